@@ -1,0 +1,63 @@
+// Package chunk owns content-defined splitting of a volume byte stream, plus
+// cheap skipping of all-zero runs and file holes. It knows nothing about
+// storage or crypto: it turns bytes into Pieces, and the caller identifies,
+// deduplicates and stores them.
+//
+// # Dedup contract
+//
+// The sequence of Pieces produced for a stream is part of the repository
+// format: the same bytes under the same Params must always give the same
+// Pieces, whatever the source (file, sparse file, pipe, block device) and
+// however its reads are sized. Precisely:
+//
+//   - Zero detection. The stream is divided into ZeroBlockSize (64 KiB)
+//     blocks aligned to the stream offset, which is the volume offset. A block
+//     that is entirely zero belongs to a zero run; the stream's final block,
+//     if shorter, counts too when it is all zero. Consecutive zero blocks
+//     merge into one zero Piece of unbounded Length. Zero bytes that do not
+//     fill a whole aligned block stay inside data. Detection compares memory
+//     against a shared zero block; nothing is hashed.
+//   - Data segments. The bytes between zero runs form data segments. Each is
+//     chunked from a fresh Chunker state (Reset at the segment start), so
+//     boundaries depend only on the segment's content, and thus only on the
+//     content and the zero-run positions. A segment shorter than MinSize is
+//     one chunk; the last chunk of a segment may be shorter than MinSize.
+//   - Holes. For an *os.File of a regular file on Linux, SEEK_HOLE/SEEK_DATA
+//     find holes; whole aligned blocks inside a hole (and the final partial
+//     block of a hole reaching EOF) are emitted as zero without being read.
+//     Blocks only partly inside a hole are read and scanned. The output is
+//     therefore identical to scanning the same bytes. Filesystems or
+//     descriptors without SEEK_HOLE fall back to reading silently.
+//   - Completeness. Offsets are contiguous from 0 and concatenating all
+//     Pieces, zero runs expanded, reproduces the stream exactly.
+//
+// # Chunker
+//
+// Params.Algorithm "rabin" uses github.com/restic/chunker (Rabin fingerprint
+// over a 64-byte window, irreducible polynomial of degree 53, a boundary
+// where the low AverageBits bits of the fingerprint are zero, clamped to
+// [MinSize, MaxSize]). "fastcdc" is reserved for a faster gear-hash chunker
+// behind the same Chunker interface.
+//
+// # Resources
+//
+// A Splitter reads its source in ReadSize (4 MiB) sequential reads into one
+// reused buffer; the rabin Chunker keeps a 512 KiB buffer; chunk bytes are
+// appended to the caller's buffer, which grows to at most MaxSize. Memory
+// does not depend on the stream length and Next allocates nothing once the
+// caller's buffer has grown.
+//
+// # Caveats
+//
+//   - The polynomial is secret per repository, but chunk boundaries of a
+//     keyed rolling hash leak information about the key to an attacker who
+//     controls part of the input and can observe chunk sizes (for example
+//     stored object sizes); see IACR ePrint 2025/558. Rabin with a secret
+//     polynomial is weak against this; a hardened chunker can be added
+//     behind Chunker under a new Algorithm name.
+//   - Params.Polynomial is a JSON number above 2^53: readers outside Go must
+//     parse it as a 64-bit integer, not a float.
+//   - Next takes no context: cancel a running split by closing its source.
+//   - Hole skipping trusts the file not to change while it is read; back up
+//     from a snapshot.
+package chunk

@@ -1,0 +1,48 @@
+package chunk
+
+import (
+	"io"
+	"os"
+)
+
+// maxEmptyReads bounds consecutive (0, nil) reads before readFull gives up
+// with io.ErrNoProgress, so a misbehaving reader cannot spin forever.
+const maxEmptyReads = 100
+
+// readFull reads into p until it is full, the reader reports io.EOF, or an
+// error occurs. Unlike io.ReadFull it returns io.EOF (not
+// io.ErrUnexpectedEOF) whenever the stream ended, with the count read.
+func readFull(r io.Reader, p []byte) (int, error) {
+	n, empty := 0, 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m > 0 {
+			empty = 0
+			continue
+		}
+		if empty++; empty >= maxEmptyReads {
+			return n, io.ErrNoProgress
+		}
+	}
+	return n, nil
+}
+
+// fileAt reads a regular file with positioned reads (pread), so seeking for
+// holes on the same descriptor does not disturb the read position.
+type fileAt struct {
+	f   *os.File
+	pos int64
+}
+
+func (r *fileAt) Read(p []byte) (int, error) {
+	n, err := r.f.ReadAt(p, r.pos)
+	r.pos += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}

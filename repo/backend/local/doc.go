@@ -1,0 +1,16 @@
+// Package local is the embedded default backend: a repository in a local directory.
+//
+// Layout (identical to the object keys of the S3 backend):
+//
+//	config
+//	keys/<id>
+//	snapshots/<id>
+//	index/<id>
+//	data/<first two hex digits>/<id>
+//	locks/<id>
+//
+// Every Save writes a temporary file in the target directory, fsyncs it, renames it into place
+// and fsyncs the directory, so an object is either absent or complete, also after a crash or a
+// full disk. Temporary files are named ".tmp-*" and are ignored by List; a crash may leave one
+// behind, which is harmless.
+package local
