@@ -50,6 +50,16 @@ func BenchmarkLookup(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 	})
+	b.Run("has", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if ok, err := c.Has(known[i%len(known)]); !ok || err != nil {
+				b.Fatal("miss", err)
+			}
+			i += 7919
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+	})
 	b.Run("miss", func(b *testing.B) {
 		misses := make([]ids.ID, 4096)
 		for i := range misses {

@@ -33,10 +33,14 @@ var (
 	bucketMeta    = []byte("meta")
 	bucketIndexes = []byte("indexes")
 	bucketBlobs   = []byte("blobs")
+	// bucketPacks maps pack ID → 4-byte pack number, bucketPackNums back.
+	bucketPacks    = []byte("packs")
+	bucketPackNums = []byte("packnums")
 
-	keyVersion = []byte("version")
-	keyRepo    = []byte("repo")
-	keyBlobs   = []byte("blobs")
+	keyVersion  = []byte("version")
+	keyRepo     = []byte("repo")
+	keyBlobs    = []byte("blobs")
+	keyNextPack = []byte("nextpack")
 )
 
 // CacheOptions tunes OpenCache.
@@ -56,8 +60,9 @@ type Cache struct {
 	log     *slog.Logger
 	tempDir string // removed on Close (OpenTempCache)
 
-	wmu   sync.Mutex // serialises writers (Sync, Add) and guards dirty
-	dirty bool       // this session wrote the dirty marker
+	wmu    sync.Mutex // serialises writers (Sync, Add) and guards dirty, closed
+	dirty  bool       // this session wrote the dirty marker
+	closed bool
 }
 
 // OpenCache opens or creates the cache file at path for the repository
@@ -150,9 +155,10 @@ func (c *Cache) Path() string { return c.path }
 func (c *Cache) Close() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.db == nil {
+	if c.closed {
 		return nil
 	}
+	c.closed = true
 	var errs []error
 	if c.dirty {
 		if err := c.db.Sync(); err != nil {
@@ -162,7 +168,6 @@ func (c *Cache) Close() error {
 	if err := c.db.Close(); err != nil {
 		errs = append(errs, err)
 	}
-	c.db = nil
 	if c.dirty && len(errs) == 0 {
 		if err := os.Remove(markerPath(c.path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
@@ -224,7 +229,8 @@ func (c *Cache) prepare(repoID string) (err error) {
 		case string(meta.Get(keyRepo)) != repoID:
 			reset = fmt.Sprintf("cache belongs to repository %q", meta.Get(keyRepo))
 		case tx.Bucket(bucketIndexes) == nil || tx.Bucket(bucketBlobs) == nil ||
-			len(meta.Get(keyBlobs)) != 8:
+			tx.Bucket(bucketPacks) == nil || tx.Bucket(bucketPackNums) == nil ||
+			len(meta.Get(keyBlobs)) != 8 || len(meta.Get(keyNextPack)) != 4:
 			reset = "cache buckets missing"
 		}
 		return nil
@@ -267,9 +273,10 @@ func (c *Cache) prepare(repoID string) (err error) {
 	})
 }
 
-// resetBlobs empties the indexes and blobs buckets and zeroes the blob count.
+// resetBlobs empties the indexes, blobs and pack buckets and zeroes the
+// counters.
 func resetBlobs(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketIndexes, bucketBlobs} {
+	for _, name := range [][]byte{bucketIndexes, bucketBlobs, bucketPacks, bucketPackNums} {
 		if tx.Bucket(name) != nil {
 			if err := tx.DeleteBucket(name); err != nil {
 				return err
@@ -279,7 +286,11 @@ func resetBlobs(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	return tx.Bucket(bucketMeta).Put(keyBlobs, binary.BigEndian.AppendUint64(nil, 0))
+	meta := tx.Bucket(bucketMeta)
+	if err := meta.Put(keyNextPack, binary.BigEndian.AppendUint32(nil, 0)); err != nil {
+		return err
+	}
+	return meta.Put(keyBlobs, binary.BigEndian.AppendUint64(nil, 0))
 }
 
 // update runs fn in a write transaction after making sure the dirty marker

@@ -9,52 +9,77 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// valueLen is the size of a location in the blobs bucket:
-// type, flags, pack ID, offset, length, raw length, seq.
-const valueLen = 1 + 1 + ids.Size + 8 + 4 + 4 + 4
+// valueLen is the size of a location in the blobs bucket: type, flags,
+// pack number, offset, length, raw length, seq.
+const valueLen = 1 + 1 + 4 + 8 + 4 + 4 + 4
 
 // forEachChunk is how many entries ForEach reads per read transaction.
 const forEachChunk = 1024
 
-// putValue writes e's location into v (len valueLen).
-func putValue(v []byte, e *Entry) {
+// putValue writes e's location, with its pack's number, into v (len valueLen).
+func putValue(v []byte, e *Entry, packNum uint32) {
 	v[0] = byte(e.Type)
 	v[1] = 0
 	if e.Compressed {
 		v[1] = flagCompressed
 	}
-	copy(v[2:], e.Pack[:])
-	o := 2 + ids.Size
-	binary.BigEndian.PutUint64(v[o:], e.Offset)
-	binary.BigEndian.PutUint32(v[o+8:], e.Length)
-	binary.BigEndian.PutUint32(v[o+12:], e.RawLength)
-	binary.BigEndian.PutUint32(v[o+16:], e.Seq)
+	binary.BigEndian.PutUint32(v[2:], packNum)
+	binary.BigEndian.PutUint64(v[6:], e.Offset)
+	binary.BigEndian.PutUint32(v[14:], e.Length)
+	binary.BigEndian.PutUint32(v[18:], e.RawLength)
+	binary.BigEndian.PutUint32(v[22:], e.Seq)
 }
 
-// parseValue decodes a location stored under key k.
-func parseValue(k, v []byte) (Entry, error) {
+// blobReader reads locations within one transaction, resolving pack numbers
+// to pack IDs (remembering the last one: neighbours often share a pack).
+type blobReader struct {
+	blobs, packNums *bolt.Bucket
+	lastNum         uint32
+	lastPack        ids.ID
+	haveLast        bool
+}
+
+func newBlobReader(tx *bolt.Tx) (*blobReader, error) {
+	r := &blobReader{blobs: tx.Bucket(bucketBlobs), packNums: tx.Bucket(bucketPackNums)}
+	if r.blobs == nil || r.packNums == nil {
+		return nil, fmt.Errorf("%w: buckets missing", ErrCacheCorrupt)
+	}
+	return r, nil
+}
+
+// get returns the location of id, if cached.
+func (r *blobReader) get(id *ids.ID) (Entry, bool, error) {
+	v := r.blobs.Get(id[:])
+	if v == nil {
+		return Entry{}, false, nil
+	}
+	e, err := r.parse(id[:], v)
+	return e, err == nil, err
+}
+
+// parse decodes the record k → v of the blobs bucket.
+func (r *blobReader) parse(k, v []byte) (Entry, error) {
 	if len(k) != ids.Size || len(v) != valueLen || v[1]&^flagCompressed != 0 {
 		return Entry{}, fmt.Errorf("%w: bad blob record (key %d bytes, value %d bytes)",
 			ErrCacheCorrupt, len(k), len(v))
 	}
 	e := Entry{Type: BlobType(v[0]), Compressed: v[1]&flagCompressed != 0}
 	copy(e.ID[:], k)
-	copy(e.Pack[:], v[2:])
-	o := 2 + ids.Size
-	e.Offset = binary.BigEndian.Uint64(v[o:])
-	e.Length = binary.BigEndian.Uint32(v[o+8:])
-	e.RawLength = binary.BigEndian.Uint32(v[o+12:])
-	e.Seq = binary.BigEndian.Uint32(v[o+16:])
-	return e, nil
-}
-
-// blobs returns the blobs bucket or ErrCacheCorrupt.
-func blobsBucket(tx *bolt.Tx) (*bolt.Bucket, error) {
-	b := tx.Bucket(bucketBlobs)
-	if b == nil {
-		return nil, fmt.Errorf("%w: blobs bucket missing", ErrCacheCorrupt)
+	num := binary.BigEndian.Uint32(v[2:])
+	if !r.haveLast || num != r.lastNum {
+		p := r.packNums.Get(v[2:6])
+		if len(p) != ids.Size {
+			return Entry{}, fmt.Errorf("%w: blob %s refers to unknown pack number %d",
+				ErrCacheCorrupt, e.ID.Short(), num)
+		}
+		r.lastNum, r.lastPack, r.haveLast = num, ids.ID(p), true
 	}
-	return b, nil
+	e.Pack = r.lastPack
+	e.Offset = binary.BigEndian.Uint64(v[6:])
+	e.Length = binary.BigEndian.Uint32(v[14:])
+	e.RawLength = binary.BigEndian.Uint32(v[18:])
+	e.Seq = binary.BigEndian.Uint32(v[22:])
+	return e, nil
 }
 
 // Lookup returns a location of blob id; ok is false if the cache has none.
@@ -62,16 +87,11 @@ func blobsBucket(tx *bolt.Tx) (*bolt.Bucket, error) {
 func (c *Cache) Lookup(id ids.ID) (e Entry, ok bool, err error) {
 	defer recoverCorrupt(&err)
 	err = c.db.View(func(tx *bolt.Tx) error {
-		b, err := blobsBucket(tx)
+		r, err := newBlobReader(tx)
 		if err != nil {
 			return err
 		}
-		v := b.Get(id[:])
-		if v == nil {
-			return nil
-		}
-		e, err = parseValue(id[:], v)
-		ok = err == nil
+		e, ok, err = r.get(&id)
 		return err
 	})
 	if err != nil {
@@ -80,27 +100,40 @@ func (c *Cache) Lookup(id ids.ID) (e Entry, ok bool, err error) {
 	return e, ok, nil
 }
 
+// Has reports whether blob id is cached, without resolving its location
+// (the dedup check of a backup; about twice as fast as Lookup).
+func (c *Cache) Has(id ids.ID) (ok bool, err error) {
+	defer recoverCorrupt(&err)
+	err = c.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBlobs)
+		if b == nil {
+			return fmt.Errorf("%w: blobs bucket missing", ErrCacheCorrupt)
+		}
+		ok = b.Get(id[:]) != nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("index cache lookup %s: %w", id.Short(), err)
+	}
+	return ok, nil
+}
+
 // LookupBatch looks up every ID in one read transaction, calling fn with its
 // position, its location and whether it was found, in order. fn runs inside
 // the transaction: it must not call Sync or Add.
 func (c *Cache) LookupBatch(list []ids.ID, fn func(i int, e Entry, ok bool)) (err error) {
 	defer recoverCorrupt(&err)
 	err = c.db.View(func(tx *bolt.Tx) error {
-		b, err := blobsBucket(tx)
+		r, err := newBlobReader(tx)
 		if err != nil {
 			return err
 		}
 		for i := range list {
-			v := b.Get(list[i][:])
-			if v == nil {
-				fn(i, Entry{}, false)
-				continue
-			}
-			e, err := parseValue(list[i][:], v)
+			e, ok, err := r.get(&list[i])
 			if err != nil {
 				return err
 			}
-			fn(i, e, true)
+			fn(i, e, ok)
 		}
 		return nil
 	})
@@ -141,11 +174,11 @@ func (c *Cache) ForEach(fn func(Entry) error) error {
 func (c *Cache) readChunk(after []byte, buf []Entry) (_ []Entry, err error) {
 	defer recoverCorrupt(&err)
 	err = c.db.View(func(tx *bolt.Tx) error {
-		b, err := blobsBucket(tx)
+		r, err := newBlobReader(tx)
 		if err != nil {
 			return err
 		}
-		cur := b.Cursor()
+		cur := r.blobs.Cursor()
 		var k, v []byte
 		if after == nil {
 			k, v = cur.First()
@@ -153,7 +186,7 @@ func (c *Cache) readChunk(after []byte, buf []Entry) (_ []Entry, err error) {
 			k, v = cur.Next()
 		}
 		for ; k != nil && len(buf) < cap(buf); k, v = cur.Next() {
-			e, err := parseValue(k, v)
+			e, err := r.parse(k, v)
 			if err != nil {
 				return err
 			}

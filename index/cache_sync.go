@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 
@@ -17,10 +18,13 @@ import (
 // syncLoaders is how many index objects Sync loads at once.
 const syncLoaders = 4
 
-// batchEntries caps the entries of one write transaction (and the entries
-// held in memory between loads and the cache). A variable so tests can make
-// objects span several transactions.
-var batchEntries = 64 << 10
+// batchEntries caps the entries of one write transaction. Once the cache is
+// large, almost every entry of a batch dirties its own leaf page, which bbolt
+// holds in memory (page buffer plus decoded node, about 7 KiB) until commit,
+// so this bounds a transaction's memory to roughly 60 MiB; larger batches
+// were barely faster on a cache of a million blobs. A variable so tests can
+// make objects span several transactions.
+var batchEntries = 8 << 10
 
 // SyncStats reports what Sync did.
 type SyncStats struct {
@@ -119,7 +123,7 @@ func (c *Cache) loadAll(ctx context.Context, todo []ids.ID, load Loader, st *Syn
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	jobs := make(chan ids.ID)
-	results := make(chan loaded, syncLoaders)
+	results := make(chan loaded) // unbuffered: at most syncLoaders+1 objects in memory
 
 	g.Go(func() error {
 		defer close(jobs)
@@ -216,13 +220,14 @@ func (c *Cache) Add(indexID ids.ID, o *Object) (err error) {
 // writer batches entries of loaded objects into sorted write transactions.
 // An object is recorded in the transaction that commits its last entries.
 type writer struct {
-	c       *Cache
-	batch   []Entry
-	done    []doneObject
-	values  []byte // value buffer, valid until the transaction commits
-	loaded  int
-	entries int
-	added   int
+	c        *Cache
+	batch    []Entry
+	done     []doneObject
+	values   []byte            // value buffer, valid until the transaction commits
+	packNums map[ids.ID]uint32 // pack numbers resolved in the current flush
+	loaded   int
+	entries  int
+	added    int
 }
 
 type doneObject struct {
@@ -261,30 +266,63 @@ func (w *writer) flush() error {
 		return nil
 	}
 	slices.SortFunc(w.batch, func(a, b Entry) int { return bytes.Compare(a.ID[:], b.ID[:]) })
-	if need := len(w.batch)*valueLen + len(w.done)*binary.MaxVarintLen64; cap(w.values) < need {
+	// bbolt keeps the value slices until commit: carve them from one buffer.
+	// Worst case per entry: its location plus a new pack's number twice.
+	need := len(w.batch)*(valueLen+8) + len(w.done)*binary.MaxVarintLen64
+	if cap(w.values) < need {
 		w.values = make([]byte, need)
 	}
 	vals := w.values[:cap(w.values)]
+	if w.packNums == nil {
+		w.packNums = make(map[ids.ID]uint32)
+	}
+	clear(w.packNums)
 	added := 0
 	err := w.c.update(func(tx *bolt.Tx) error {
 		meta, idx, blobs := tx.Bucket(bucketMeta), tx.Bucket(bucketIndexes), tx.Bucket(bucketBlobs)
-		if meta == nil || idx == nil || blobs == nil {
+		packs, nums := tx.Bucket(bucketPacks), tx.Bucket(bucketPackNums)
+		if meta == nil || idx == nil || blobs == nil || packs == nil || nums == nil {
 			return fmt.Errorf("%w: buckets missing", ErrCacheCorrupt)
 		}
-		n := meta.Get(keyBlobs)
-		if len(n) != 8 {
-			return fmt.Errorf("%w: bad blob count", ErrCacheCorrupt)
+		n, np := meta.Get(keyBlobs), meta.Get(keyNextPack)
+		if len(n) != 8 || len(np) != 4 {
+			return fmt.Errorf("%w: bad counters", ErrCacheCorrupt)
 		}
-		count := binary.BigEndian.Uint64(n)
+		count, next := binary.BigEndian.Uint64(n), binary.BigEndian.Uint32(np)
 		off := 0
+		// take returns the next k bytes of the value buffer.
+		take := func(k int) []byte {
+			v := vals[off : off+k : off+k]
+			off += k
+			return v
+		}
 		for i := range w.batch {
 			e := &w.batch[i]
 			if blobs.Get(e.ID[:]) != nil {
 				continue // keep the first location seen
 			}
-			v := vals[off : off+valueLen : off+valueLen]
-			off += valueLen
-			putValue(v, e)
+			num, ok := w.packNums[e.Pack]
+			if !ok {
+				if v := packs.Get(e.Pack[:]); len(v) == 4 {
+					num = binary.BigEndian.Uint32(v)
+				} else {
+					if next == math.MaxUint32 {
+						return errors.New("pack numbers exhausted")
+					}
+					num, next = next, next+1
+					nb := take(4)
+					binary.BigEndian.PutUint32(nb, num)
+					if err := packs.Put(e.Pack[:], nb); err != nil {
+						return fmt.Errorf("put pack %s: %w", e.Pack.Short(), err)
+					}
+					if err := nums.Put(nb, e.Pack[:]); err != nil {
+						return fmt.Errorf("put pack %s: %w", e.Pack.Short(), err)
+					}
+				}
+				w.packNums[e.Pack] = num
+			}
+			v := take(valueLen)
+			putValue(v, e, num)
 			if err := blobs.Put(e.ID[:], v); err != nil {
 				return fmt.Errorf("put blob %s: %w", e.ID.Short(), err)
 			}
@@ -296,6 +334,9 @@ func (w *writer) flush() error {
 			if err := idx.Put(d.id[:], v); err != nil {
 				return fmt.Errorf("put index %s: %w", d.id.Short(), err)
 			}
+		}
+		if err := meta.Put(keyNextPack, binary.BigEndian.AppendUint32(nil, next)); err != nil {
+			return err
 		}
 		return meta.Put(keyBlobs, binary.BigEndian.AppendUint64(nil, count+uint64(added)))
 	})

@@ -535,3 +535,65 @@ func TestCacheForEach(t *testing.T) {
 		t.Fatalf("ForEach did not stop at the first error: %d calls, %v", n, err)
 	}
 }
+
+func TestCachePackNumbersShared(t *testing.T) {
+	r := rand.New(rand.NewPCG(32, 33))
+	oa := randObject(r, 6, 3) // packs P1, P2
+	ob := randObject(r, 6, 3) // packs P3, P4
+	// ob's second pack is oa's first: its number must be reused.
+	for i := 3; i < 6; i++ {
+		ob.Entries[i].Pack = oa.Entries[0].Pack
+	}
+	c := openTest(t, filepath.Join(t.TempDir(), "index.db"), testRepo)
+	for _, o := range []*Object{oa, ob} {
+		if err := c.Add(ids.Hash(Encode(o)), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustFind(t, c, oa, ob)
+	var packs, nums int
+	err := c.db.View(func(tx *bolt.Tx) error {
+		packs = tx.Bucket(bucketPacks).Stats().KeyN
+		nums = tx.Bucket(bucketPackNums).Stats().KeyN
+		return nil
+	})
+	if err != nil || packs != 3 || nums != 3 {
+		t.Fatalf("pack table holds %d and %d numbers, %v; want 3", packs, nums, err)
+	}
+}
+
+func TestCacheHas(t *testing.T) {
+	r := rand.New(rand.NewPCG(34, 35))
+	o := randObject(r, 10, 5)
+	c := openTest(t, filepath.Join(t.TempDir(), "index.db"), testRepo)
+	if err := c.Add(ids.Hash(Encode(o)), o); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range o.Entries {
+		if ok, err := c.Has(e.ID); !ok || err != nil {
+			t.Fatalf("Has(known) = %v, %v", ok, err)
+		}
+	}
+	if ok, err := c.Has(randID(r)); ok || err != nil {
+		t.Fatalf("Has(unknown) = %v, %v", ok, err)
+	}
+}
+
+func TestCacheClosed(t *testing.T) {
+	c, err := OpenCache(filepath.Join(t.TempDir(), "index.db"), testRepo, CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, _, err := c.Lookup(ids.ID{}); err == nil || errors.Is(err, ErrCacheCorrupt) {
+		t.Fatalf("Lookup on closed cache = %v; want a not-open error", err)
+	}
+	if err := c.Add(ids.ID{1}, &Object{}); err == nil {
+		t.Fatal("Add on closed cache succeeded")
+	}
+}

@@ -64,7 +64,6 @@ type Repository struct {
 	cacheDir string // "" means a private temporary cache
 	cacheMu  sync.Mutex
 	cache    *index.Cache
-	tmpCache string // removed on Close
 
 	openers openerCache
 }
@@ -308,10 +307,6 @@ func (r *Repository) Close() error {
 		err = r.cache.Close()
 		r.cache = nil
 	}
-	if r.tmpCache != "" {
-		_ = os.RemoveAll(r.tmpCache)
-		r.tmpCache = ""
-	}
 	if cerr := r.be.Close(); err == nil {
 		err = cerr
 	}
@@ -345,24 +340,19 @@ func (r *Repository) indexCache(ctx context.Context) (*index.Cache, error) {
 }
 
 func (r *Repository) openCache() (*index.Cache, error) {
+	opts := index.CacheOptions{Logger: r.log}
 	if r.cacheDir != "" {
 		path := filepath.Join(r.cacheDir, r.cfg.ID, "index.db")
-		c, err := index.OpenCache(path, r.cfg.ID, index.CacheOptions{Logger: r.log})
+		c, err := index.OpenCache(path, r.cfg.ID, opts)
 		if err == nil {
 			return c, nil
 		}
 		r.log.Info("index cache unavailable, using a private temporary cache", "path", path, "err", err)
 	}
-	dir, err := os.MkdirTemp("", "cairn-cache-")
+	c, err := index.OpenTempCache("", r.cfg.ID, opts)
 	if err != nil {
 		return nil, fmt.Errorf("temporary index cache: %w", err)
 	}
-	c, err := index.OpenCache(filepath.Join(dir, "index.db"), r.cfg.ID, index.CacheOptions{Logger: r.log})
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("temporary index cache: %w", err)
-	}
-	r.tmpCache = dir
 	return c, nil
 }
 
