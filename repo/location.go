@@ -8,27 +8,39 @@ import (
 
 	"github.com/cairnbackup/cairn/repo/backend"
 	"github.com/cairnbackup/cairn/repo/backend/local"
+	"github.com/cairnbackup/cairn/repo/backend/s3"
 )
 
 // A location string selects the backend:
 //   - a directory path (the embedded default): "/backups/repo", "./repo"
-//   - later: "s3://host:port/bucket/prefix" and a zones file "zones.yaml"
+//   - one S3/MinIO bucket: "s3://host:port/bucket/prefix?tls=false" (credentials from
+//     AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or MINIO_ROOT_USER/MINIO_ROOT_PASSWORD)
 func openBackend(ctx context.Context, location string) (backend.Backend, error) {
-	if location == "" {
-		return nil, errors.New("no repository location given (set --repo or CAIRN_REPO)")
-	}
-	if strings.Contains(location, "://") {
-		return nil, fmt.Errorf("repository location %q: this build supports local directories only", location)
-	}
-	return local.Open(location)
+	return backendFor(ctx, location, false)
 }
 
 func createBackend(ctx context.Context, location string) (backend.Backend, error) {
-	if location == "" {
+	return backendFor(ctx, location, true)
+}
+
+func backendFor(ctx context.Context, location string, create bool) (backend.Backend, error) {
+	switch {
+	case location == "":
 		return nil, errors.New("no repository location given (set --repo or CAIRN_REPO)")
+	case strings.HasPrefix(location, "s3://"):
+		cfg, err := s3.ParseURL(location)
+		if err != nil {
+			return nil, err
+		}
+		if create {
+			return s3.Create(ctx, cfg)
+		}
+		return s3.Open(ctx, cfg)
+	case strings.Contains(location, "://"):
+		return nil, fmt.Errorf("repository location %q: unknown scheme (want a directory path or s3://host:port/bucket/prefix)", location)
 	}
-	if strings.Contains(location, "://") {
-		return nil, fmt.Errorf("repository location %q: this build supports local directories only", location)
+	if create {
+		return local.Create(location)
 	}
-	return local.Create(location)
+	return local.Open(location)
 }

@@ -62,7 +62,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	if strings.Contains(cfg.Endpoint, "://") || strings.Contains(cfg.Endpoint, "/") {
 		return cfg, fmt.Errorf("s3: endpoint %q must be host[:port] without scheme or path", cfg.Endpoint)
 	}
-	if err := s3utils.CheckValidBucketName(cfg.Bucket); err != nil {
+	if err := s3utils.CheckValidBucketNameStrict(cfg.Bucket); err != nil {
 		return cfg, fmt.Errorf("s3: bucket %q: %w", cfg.Bucket, err)
 	}
 	if err := checkPrefix(cfg.Prefix); err != nil {
@@ -168,7 +168,7 @@ func parseURL(s string, getenv func(string) string) (Config, error) {
 	if bucket == "" {
 		return cfg, fmt.Errorf("s3 URL: missing bucket after %s/", u.Host)
 	}
-	if err := s3utils.CheckValidBucketName(bucket); err != nil {
+	if err := s3utils.CheckValidBucketNameStrict(bucket); err != nil {
 		return cfg, fmt.Errorf("s3 URL: bucket %q: %w", bucket, err)
 	}
 	cfg.Bucket = bucket

@@ -17,10 +17,16 @@ import (
 // ErrAccessDenied: the endpoint rejected the credentials or refused the operation.
 var ErrAccessDenied = errors.New("access denied")
 
-// classify maps an error of a request to the backend sentinels. op describes the request
-// ("load data/ab/ab12..."). ctx is the caller's context, w the request's watchdog (or nil).
+// classify maps an error of a request on object op ("load data/ab/ab12...") to the
+// backend sentinels, naming the endpoint and bucket. ctx is the caller's context, w the
+// request's watchdog (or nil).
 func (b *Backend) classify(ctx context.Context, w *watchdog, op string, err error) error {
-	where := "s3 " + b.cfg.Endpoint + "/" + b.cfg.Bucket + ": " + op
+	return b.explain(ctx, w, "s3 "+b.cfg.Endpoint+"/"+b.cfg.Bucket+": "+op, err)
+}
+
+// explain is classify with the leading context spelled out by the caller:
+// "<where>: [<detail>: ]<sentinel>[: <cause>]".
+func (b *Backend) explain(ctx context.Context, w *watchdog, where string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", where, context.Cause(ctx))
 	}
@@ -29,7 +35,7 @@ func (b *Backend) classify(ctx context.Context, w *watchdog, op string, err erro
 	}
 	var er minio.ErrorResponse
 	if errors.As(err, &er) && (er.Code != "" || er.StatusCode != 0) {
-		return fmt.Errorf("%s: %s%w", where, describe(er), sentinelFor(er, strings.HasPrefix(op, "save-new")))
+		return fmt.Errorf("%s: %s: %w", where, describe(er), sentinelFor(er))
 	}
 	var (
 		unknownCA x509.UnknownAuthorityError
@@ -55,21 +61,16 @@ func describe(er minio.ErrorResponse) string {
 		msg = http.StatusText(er.StatusCode)
 	}
 	if er.Code != "" {
-		return er.Code + " (" + msg + "): "
+		return er.Code + " (" + strings.TrimSuffix(msg, ".") + ")"
 	}
-	return fmt.Sprintf("HTTP %d (%s): ", er.StatusCode, msg)
+	return fmt.Sprintf("HTTP %d (%s)", er.StatusCode, msg)
 }
 
-// sentinelFor picks the sentinel for an S3 error response; saveNew turns a failed
-// precondition into backend.ErrExists.
-func sentinelFor(er minio.ErrorResponse, saveNew bool) error {
+// sentinelFor picks the sentinel for an S3 error response.
+func sentinelFor(er minio.ErrorResponse) error {
 	switch er.Code {
 	case "NoSuchKey", "NoSuchBucket", "NoSuchObject":
 		return backend.ErrNotFound
-	case "PreconditionFailed", "ConditionalRequestConflict":
-		if saveNew {
-			return backend.ErrExists
-		}
 	case "XMinioStorageFull", "StorageFull", "QuotaExceeded", "XMinioAdminBucketQuotaExceeded":
 		return backend.ErrNoSpace
 	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
@@ -82,8 +83,6 @@ func sentinelFor(er minio.ErrorResponse, saveNew bool) error {
 	switch s := er.StatusCode; {
 	case s == http.StatusNotFound:
 		return backend.ErrNotFound
-	case (s == http.StatusPreconditionFailed || s == http.StatusConflict) && saveNew:
-		return backend.ErrExists
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
 		return ErrAccessDenied
 	case s == http.StatusInsufficientStorage:
@@ -92,6 +91,21 @@ func sentinelFor(er minio.ErrorResponse, saveNew bool) error {
 		return backend.ErrUnavailable
 	}
 	return errS3
+}
+
+// isConditionFailed reports whether err is the answer to a conditional PUT whose name is
+// taken (or, 409, being written concurrently by another conditional PUT).
+func isConditionFailed(err error) (minio.ErrorResponse, bool) {
+	var er minio.ErrorResponse
+	if !errors.As(err, &er) {
+		return er, false
+	}
+	switch {
+	case er.Code == "PreconditionFailed", er.Code == "ConditionalRequestConflict",
+		er.StatusCode == http.StatusPreconditionFailed, er.StatusCode == http.StatusConflict:
+		return er, true
+	}
+	return er, false
 }
 
 // errS3 wraps S3 error responses that match no sentinel.

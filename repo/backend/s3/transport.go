@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 )
 
 // newTransport returns the HTTP transport of a backend: bounded dial, TLS handshake and
@@ -17,16 +18,15 @@ func newTransport(cfg Config) (*http.Transport, error) {
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
 			Timeout:   cfg.Timeout,
-			KeepAlive: 30 * cfg.Timeout / DefaultTimeout * 1, // scaled with the timeout
+			KeepAlive: 30 * time.Second,
 		}).DialContext,
 		TLSHandshakeTimeout:   cfg.Timeout,
 		ResponseHeaderTimeout: cfg.Timeout,
 		ExpectContinueTimeout: cfg.Timeout,
-		IdleConnTimeout:       90e9,
+		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,
 		DisableCompression:    true, // objects are stored bytes, never decoded on the fly
-		ForceAttemptHTTP2:     false,
 	}
 	if cfg.TLS {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}

@@ -1,0 +1,323 @@
+package miniotest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// Fixed credentials and bucket of every test server.
+const (
+	AccessKey  = "cairn-test-root"
+	SecretKey  = "cairn-test-secret-key"
+	BucketName = "cairn-test"
+)
+
+// startTimeout bounds how long one server may take to become ready.
+const startTimeout = 60 * time.Second
+
+// Server is one running (or killed) MinIO server process with its own port and data.
+type Server struct {
+	bin     string
+	dataDir string
+	certDir string
+	port    int
+	console int
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+	logs *tailBuffer
+}
+
+// Start starts n independent MinIO servers, each with bucket BucketName, and stops them
+// when t ends. It skips t (fails it when CI=true) if a server cannot be started.
+func Start(t testing.TB, n int) []*Server {
+	t.Helper()
+	bin := Binary(t)
+	servers := make([]*Server, n)
+	var (
+		wg   sync.WaitGroup
+		errs = make([]error, n)
+	)
+	for i := range n {
+		s := &Server{
+			bin:     bin,
+			dataDir: t.TempDir(),
+			certDir: t.TempDir(),
+			logs:    &tailBuffer{max: 32 << 10},
+		}
+		servers[i] = s
+		t.Cleanup(s.stop)
+		wg.Go(func() { errs[i] = s.startFresh(t.Context()) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			unavailable(t, "minio server %d: %v\n%s", i, err, servers[i].logs.String())
+		}
+	}
+	return servers
+}
+
+// Endpoint returns the server's host:port.
+func (s *Server) Endpoint() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// URL returns an s3:// repository URL for prefix in the server's bucket (plain HTTP).
+func (s *Server) URL(prefix string) string {
+	u := "s3://" + s.Endpoint() + "/" + BucketName
+	if prefix != "" {
+		u += "/" + strings.Trim(prefix, "/")
+	}
+	return u + "?tls=false"
+}
+
+// Bucket returns the name of the bucket created on the server.
+func (s *Server) Bucket() string { return BucketName }
+
+// AccessKey returns the root user name.
+func (s *Server) AccessKey() string { return AccessKey }
+
+// SecretKey returns the root password.
+func (s *Server) SecretKey() string { return SecretKey }
+
+// DataDir returns the server's data directory.
+func (s *Server) DataDir() string { return s.dataDir }
+
+// Logs returns the tail of the server's output, for failure messages.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// Kill stops the server with SIGKILL and waits for it to exit, simulating a dead zone.
+// Killing a stopped server is a no-op.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	s.mu.Lock()
+	if s.cmd == cmd {
+		s.cmd = nil
+	}
+	s.mu.Unlock()
+}
+
+// Pause stops the process with SIGSTOP and waits until it is stopped: it keeps its
+// connections and port but answers nothing, simulating a hung zone. Resume undoes it; Kill
+// and cleanup work on a paused server.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		t.Fatal("miniotest: Pause of a server that is not running")
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGSTOP)
+	if err := waitStopped(s.cmd.Process.Pid); err != nil {
+		t.Fatalf("miniotest: pause %s: %v", s.Endpoint(), err)
+	}
+}
+
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		_ = s.cmd.Process.Signal(sig)
+	}
+}
+
+// Restart kills the server if it runs and starts it again on the same port and data
+// directory, waiting until it is ready. It fails t if the server does not come back.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Kill()
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	if err := s.launch(ctx); err != nil {
+		t.Fatalf("restart minio on %s: %v\n%s", s.Endpoint(), err, s.logs.String())
+	}
+}
+
+func (s *Server) stop() {
+	s.Kill()
+}
+
+// startFresh picks ports, launches the server and creates the bucket. A server that exits
+// before becoming ready (e.g. its port was taken meanwhile) is retried on fresh ports.
+func (s *Server) startFresh(ctx context.Context) error {
+	var err error
+	for range 3 {
+		if s.port, err = freePort(); err != nil {
+			return err
+		}
+		if s.console, err = freePort(); err != nil {
+			return err
+		}
+		lctx, cancel := context.WithTimeout(ctx, startTimeout)
+		err = s.launch(lctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errExited) {
+			return err
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return s.makeBucket(ctx)
+}
+
+var errExited = errors.New("server exited before it was ready")
+
+// launch starts the process and waits until it answers as ready.
+func (s *Server) launch(ctx context.Context) error {
+	cmd := exec.Command(s.bin, "server",
+		"--quiet", "--anonymous",
+		"--address", s.Endpoint(),
+		"--console-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.console)),
+		"--certs-dir", s.certDir,
+		s.dataDir)
+	cmd.Env = serverEnv()
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.bin, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	if err := waitReady(ctx, "http://"+s.Endpoint(), done); err != nil {
+		s.Kill()
+		return err
+	}
+	return nil
+}
+
+// serverEnv is the parent's environment without MinIO/AWS settings, plus a small fixed
+// configuration that keeps each server light (several fit on a 2-core machine).
+func serverEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "MINIO_") || strings.HasPrefix(kv, "AWS_") ||
+			strings.HasPrefix(kv, "GOMAXPROCS=") || strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"MINIO_ROOT_USER="+AccessKey,
+		"MINIO_ROOT_PASSWORD="+SecretKey,
+		"MINIO_BROWSER=off",
+		"MINIO_CI_CD=on",   // small buffer pool, no root-disk check
+		"MINIO_UPDATE=off", // never phone home
+		"MINIO_CALLHOME_ENABLE=off",
+		"MINIO_SCANNER_SPEED=slowest",
+		"MINIO_MEMLIMIT=1GiB", // GOMEMLIMIT of the server
+		"GOMAXPROCS=2",
+	)
+}
+
+// waitReady polls the liveness endpoint until it answers 200 without the
+// "object layer offline" status header, the process exits, or ctx ends.
+func waitReady(ctx context.Context, base string, exited <-chan struct{}) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/minio/health/live", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && resp.Header.Get("x-minio-server-status") == "" {
+				return nil
+			}
+			last = fmt.Errorf("health: %s", resp.Status)
+		} else {
+			last = err
+		}
+		select {
+		case <-exited:
+			return errExited
+		case <-ctx.Done():
+			return fmt.Errorf("not ready at %s: %w (last: %v)", base, ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) makeBucket(ctx context.Context) error {
+	c, err := minio.New(s.Endpoint(), &minio.Options{
+		Creds: credentials.NewStaticV4(AccessKey, SecretKey, ""),
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	if err := c.MakeBucket(ctx, BucketName, minio.MakeBucketOptions{}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", BucketName, err)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer keeps the last max bytes written to it. Safe for concurrent writers.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}

@@ -1,0 +1,362 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/cairnbackup/cairn/repo/backend"
+)
+
+// Backend stores objects in one bucket. Safe for concurrent use.
+type Backend struct {
+	cfg       Config
+	client    *minio.Client
+	core      minio.Core
+	transport *http.Transport
+	base      string // key prefix including the trailing '/', or ""
+
+	onProgress func() // test hook: called on every progress report of a request
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// Open connects to an existing bucket. One cheap listing call checks that the endpoint
+// answers (else the error wraps backend.ErrUnavailable), that the credentials work (else
+// ErrAccessDenied) and that the bucket exists (else backend.ErrNotFound).
+func Open(ctx context.Context, cfg Config) (*Backend, error) {
+	b, err := newBackend(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.check(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Create is Open that also creates the bucket if it does not exist.
+func Create(ctx context.Context, cfg Config) (*Backend, error) {
+	b, err := newBackend(cfg)
+	if err != nil {
+		return nil, err
+	}
+	err = b.check(ctx)
+	if errors.Is(err, backend.ErrNotFound) {
+		err = b.makeBucket(ctx)
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func newBackend(cfg Config) (*Backend, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	tr, err := newTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lookup := map[string]minio.BucketLookupType{
+		"auto": minio.BucketLookupAuto, "path": minio.BucketLookupPath, "dns": minio.BucketLookupDNS,
+	}[cfg.Lookup]
+	client, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, cfg.SessionToken),
+		Secure:       cfg.TLS,
+		Transport:    tr,
+		Region:       cfg.Region,
+		BucketLookup: lookup,
+		MaxRetries:   cfg.MaxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3 %s: %w", cfg.Endpoint, err)
+	}
+	b := &Backend{cfg: cfg, client: client, core: minio.Core{Client: client}, transport: tr}
+	if cfg.Prefix != "" {
+		b.base = cfg.Prefix + "/"
+	}
+	return b, nil
+}
+
+// check lists at most one key under the prefix: the cheapest call that proves endpoint,
+// credentials and bucket at once, with a specific error code for each failure.
+func (b *Backend) check(ctx context.Context) error {
+	w := b.watch(ctx)
+	defer w.stop()
+	var err error
+	for obj := range b.client.ListObjectsIter(w.ctx, b.cfg.Bucket, minio.ListObjectsOptions{Prefix: b.base, MaxKeys: 1}) {
+		err = obj.Err
+		break // one answer is enough; stop (and cancel) the listing
+	}
+	if err == nil {
+		return nil
+	}
+	ep, bucket := b.cfg.Endpoint, b.cfg.Bucket
+	cls := b.explain(ctx, w, "s3 "+ep, err)
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(cls, backend.ErrNotFound):
+		return b.explain(ctx, w, fmt.Sprintf("s3 %s: bucket %q does not exist", ep, bucket), err)
+	case errors.Is(cls, ErrAccessDenied):
+		return b.explain(ctx, w, fmt.Sprintf("s3 %s: access key %q rejected or not allowed on bucket %q", ep, b.cfg.AccessKey, bucket), err)
+	case errors.Is(cls, backend.ErrUnavailable):
+		return b.explain(ctx, w, fmt.Sprintf("s3 %s: endpoint unreachable", ep), err)
+	}
+	return b.explain(ctx, w, fmt.Sprintf("s3 %s: open bucket %q", ep, bucket), err)
+}
+
+func (b *Backend) makeBucket(ctx context.Context) error {
+	w := b.watch(ctx)
+	defer w.stop()
+	err := b.client.MakeBucket(w.ctx, b.cfg.Bucket, minio.MakeBucketOptions{Region: b.cfg.Region})
+	if err != nil {
+		code := minio.ToErrorResponse(err).Code
+		if code != "BucketAlreadyOwnedByYou" && code != "BucketAlreadyExists" {
+			return b.classify(ctx, w, "create bucket", err)
+		}
+	}
+	return b.check(ctx)
+}
+
+// Location returns the repository URL (without credentials).
+func (b *Backend) Location() string { return b.cfg.Location() }
+
+// Key returns the object key of h in the bucket.
+func (b *Backend) Key(h backend.Handle) string {
+	switch h.Type {
+	case backend.Config:
+		return b.base + "config"
+	case backend.Pack:
+		sub := "xx"
+		if len(h.Name) >= 2 {
+			sub = h.Name[:2]
+		}
+		return b.base + "data/" + sub + "/" + h.Name
+	}
+	return b.base + h.Type.String() + "/" + h.Name
+}
+
+func validName(h backend.Handle) error {
+	if h.Type == backend.Config {
+		return nil
+	}
+	if h.Type < backend.Config || h.Type > backend.Lock {
+		return fmt.Errorf("invalid object type %s", h.Type)
+	}
+	if h.Name == "" || strings.ContainsAny(h.Name, `/\`) || strings.HasPrefix(h.Name, ".") {
+		return fmt.Errorf("invalid object name %q", h.Name)
+	}
+	return nil
+}
+
+// Save stores data under h with a single PUT, or a multipart upload above PartSize. S3
+// makes the object visible only when the upload completes, so Save is atomic.
+func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
+	return b.put(ctx, "save", h, data, false)
+}
+
+// SaveNew stores data under h with a conditional PUT (If-None-Match: *); if h exists the
+// error wraps backend.ErrExists.
+func (b *Backend) SaveNew(ctx context.Context, h backend.Handle, data []byte) error {
+	return b.put(ctx, "save new", h, data, true)
+}
+
+func (b *Backend) put(ctx context.Context, op string, h backend.Handle, data []byte, onlyNew bool) error {
+	if err := validName(h); err != nil {
+		return fmt.Errorf("s3 %s: %w", op, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("s3 %s %s: %w", op, h, err)
+	}
+	w := b.watch(ctx)
+	defer w.stop()
+	opts := minio.PutObjectOptions{
+		ContentType: "application/octet-stream",
+		PartSize:    b.cfg.PartSize,
+		Progress:    w,
+		// Objects are AEAD-sealed and CRC32C-checked (minio-go AutoChecksum); a SHA-256 of
+		// the payload for the signature over plain HTTP would only cost throughput.
+		DisableContentSha256: true,
+	}
+	if onlyNew {
+		opts.SetMatchETagExcept("*")
+		opts.DisableMultipart = true // the condition must hold for one atomic PUT
+	}
+	_, err := b.client.PutObject(w.ctx, b.cfg.Bucket, b.Key(h), bytes.NewReader(data), int64(len(data)), opts)
+	if err != nil {
+		if er, ok := isConditionFailed(err); ok && onlyNew && ctx.Err() == nil {
+			return fmt.Errorf("s3 %s/%s: %s %s: %s: %w", b.cfg.Endpoint, b.cfg.Bucket, op, h, describe(er), backend.ErrExists)
+		}
+		return b.classify(ctx, w, op+" "+h.String(), err)
+	}
+	return nil
+}
+
+// Load reads length bytes at offset of h (length 0: to the end) with a range GET. A body
+// cut short by the network is fetched again, up to MaxRetries times.
+func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int64) ([]byte, error) {
+	if err := validName(h); err != nil {
+		return nil, fmt.Errorf("s3 load: %w", err)
+	}
+	if offset < 0 || length < 0 {
+		return nil, fmt.Errorf("s3 load %s: invalid range offset=%d length=%d", h, offset, length)
+	}
+	for attempt := 1; ; attempt++ {
+		data, retry, err := b.loadOnce(ctx, h, offset, length)
+		if err == nil || !retry || attempt >= b.cfg.MaxRetries {
+			return data, err
+		}
+	}
+}
+
+// loadOnce does one ranged GET; retry reports whether a failure happened while reading the
+// body of an otherwise good response.
+func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length int64) (data []byte, retry bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("s3 load %s: %w", h, err)
+	}
+	op := "load " + h.String()
+	var opts minio.GetObjectOptions
+	switch {
+	case length > 0:
+		err = opts.SetRange(offset, offset+length-1)
+	case offset > 0:
+		err = opts.SetRange(offset, 0)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("s3 %s: %w", op, err)
+	}
+	w := b.watch(ctx)
+	defer w.stop()
+	body, info, _, err := b.core.GetObject(w.ctx, b.cfg.Bucket, b.Key(h), opts)
+	if err != nil {
+		if minio.ToErrorResponse(err).StatusCode == http.StatusRequestedRangeNotSatisfiable {
+			return b.unsatisfiable(ctx, h, offset, length)
+		}
+		return nil, false, b.classify(ctx, w, op, err)
+	}
+	defer body.Close()
+	want := info.Size
+	if length > 0 {
+		if info.Size < length {
+			return nil, false, fmt.Errorf("s3 %s: short object: wanted %d bytes at %d, got %d", op, length, offset, info.Size)
+		}
+		want = length
+	}
+	if want < 0 {
+		return nil, false, fmt.Errorf("s3 %s: response without a content length", op)
+	}
+	buf := make([]byte, want)
+	if _, err := io.ReadFull(progressReader{body, w}, buf); err != nil {
+		return nil, true, b.classify(ctx, w, op, fmt.Errorf("read body: %w", err))
+	}
+	return buf, false, nil
+}
+
+// unsatisfiable handles a 416 answer: a load of nothing at the exact end of the object is
+// an empty result; anything else starts beyond the end.
+func (b *Backend) unsatisfiable(ctx context.Context, h backend.Handle, offset, length int64) ([]byte, bool, error) {
+	size, err := b.Stat(ctx, h)
+	if err != nil {
+		return nil, false, err
+	}
+	if length == 0 && offset == size {
+		return []byte{}, false, nil
+	}
+	return nil, false, fmt.Errorf("s3 load %s: range offset=%d length=%d beyond size %d", h, offset, length, size)
+}
+
+// Stat returns the size of h (a HEAD request).
+func (b *Backend) Stat(ctx context.Context, h backend.Handle) (int64, error) {
+	if err := validName(h); err != nil {
+		return 0, fmt.Errorf("s3 stat: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("s3 stat %s: %w", h, err)
+	}
+	w := b.watch(ctx)
+	defer w.stop()
+	info, err := b.client.StatObject(w.ctx, b.cfg.Bucket, b.Key(h), minio.StatObjectOptions{})
+	if err != nil {
+		return 0, b.classify(ctx, w, "stat "+h.String(), err)
+	}
+	return info.Size, nil
+}
+
+// List calls fn for each object of type t. Keys below the type's directory that do not fit
+// the layout (nested deeper, or names starting with '.') are skipped.
+func (b *Backend) List(ctx context.Context, t backend.Type, fn func(name string, size int64) error) error {
+	if t == backend.Config {
+		size, err := b.Stat(ctx, backend.Handle{Type: backend.Config})
+		if errors.Is(err, backend.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return fn("config", size)
+	}
+	if t < backend.Config || t > backend.Lock {
+		return fmt.Errorf("s3 list: invalid object type %s", t)
+	}
+	w := b.watch(ctx)
+	defer w.stop() // also ends the listing goroutine if fn stops early
+	prefix := b.base + t.String() + "/"
+	depth := 0
+	if t == backend.Pack {
+		depth = 1 // data/<xx>/<name>
+	}
+	for obj := range b.client.ListObjectsIter(w.ctx, b.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return b.classify(ctx, w, "list "+t.String(), obj.Err)
+		}
+		w.kick()
+		rel := strings.TrimPrefix(obj.Key, prefix)
+		if strings.Count(rel, "/") != depth {
+			continue
+		}
+		name := rel[strings.LastIndexByte(rel, '/')+1:]
+		if name == "" || strings.HasPrefix(name, ".") {
+			continue
+		}
+		if err := fn(name, obj.Size); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("s3 list %s: %w", t, err)
+	}
+	return nil
+}
+
+// Remove deletes h. S3 deletes succeed for missing keys, so a HEAD first reports a missing
+// object as backend.ErrNotFound.
+func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
+	if _, err := b.Stat(ctx, h); err != nil {
+		return err
+	}
+	w := b.watch(ctx)
+	defer w.stop()
+	if err := b.client.RemoveObject(w.ctx, b.cfg.Bucket, b.Key(h), minio.RemoveObjectOptions{}); err != nil {
+		return b.classify(ctx, w, "remove "+h.String(), err)
+	}
+	return nil
+}
+
+// Close releases idle connections.
+func (b *Backend) Close() error {
+	b.transport.CloseIdleConnections()
+	return nil
+}
