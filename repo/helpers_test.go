@@ -91,7 +91,7 @@ func sparseVolume(n int, seed uint64) []byte {
 		run := 64<<10 + r.IntN(512<<10)
 		if r.IntN(10) < 3 {
 			end := min(off+run, n)
-			rng(seed+uint64(off)).Read(b[off:end])
+			rng(seed + uint64(off)).Read(b[off:end])
 		}
 		off += run
 	}
