@@ -11,30 +11,34 @@ import (
 
 const benchSize = 64 << 20
 
-// BenchmarkChunker: the rabin chunker alone over 64 MiB of random data.
+// BenchmarkChunker: each chunker alone over 64 MiB of random data.
 func BenchmarkChunker(b *testing.B) {
 	in := randBytes(21, benchSize)
-	c, err := New(testParams(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	buf := make([]byte, 0, DefaultMaxSize)
-	rd := bytes.NewReader(in)
-	b.SetBytes(benchSize)
-	b.ResetTimer()
-	for b.Loop() {
-		rd.Reset(in)
-		c.Reset(rd)
-		for {
-			d, err := c.Next(buf)
-			if err == io.EOF {
-				break
-			}
+	for _, algo := range algorithms {
+		b.Run(algo, func(b *testing.B) {
+			c, err := New(testParamsFor(b, algo))
 			if err != nil {
 				b.Fatal(err)
 			}
-			buf = d
-		}
+			buf := make([]byte, 0, DefaultMaxSize)
+			rd := bytes.NewReader(in)
+			b.SetBytes(benchSize)
+			b.ResetTimer()
+			for b.Loop() {
+				rd.Reset(in)
+				c.Reset(rd)
+				for {
+					d, err := c.Next(buf)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					buf = d
+				}
+			}
+		})
 	}
 }
 
@@ -73,15 +77,19 @@ func benchSplit(b *testing.B, s *Splitter, reset func()) {
 }
 
 // BenchmarkSplitterRandom: 64 MiB of random data (no zero blocks) through
-// the Splitter, to compare with BenchmarkChunker.
+// the Splitter, per algorithm, to compare with BenchmarkChunker.
 func BenchmarkSplitterRandom(b *testing.B) {
 	in := randBytes(23, benchSize)
-	s, err := NewSplitter(bytes.NewReader(nil), testParams(b))
-	if err != nil {
-		b.Fatal(err)
+	for _, algo := range algorithms {
+		b.Run(algo, func(b *testing.B) {
+			s, err := NewSplitter(bytes.NewReader(nil), testParamsFor(b, algo))
+			if err != nil {
+				b.Fatal(err)
+			}
+			rd := bytes.NewReader(in)
+			benchSplit(b, s, func() { rd.Reset(in); s.Reset(rd) })
+		})
 	}
-	rd := bytes.NewReader(in)
-	benchSplit(b, s, func() { rd.Reset(in); s.Reset(rd) })
 }
 
 // BenchmarkSplitterZeroHeavy: 64 MiB, 70% zero blocks, through a plain reader.

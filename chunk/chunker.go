@@ -28,6 +28,8 @@ func New(p Params) (Chunker, error) {
 	switch p.Algorithm {
 	case AlgorithmRabin:
 		return newRabin(p), nil
+	case AlgorithmFastCDC:
+		return newFastCDC(p)
 	default:
 		// Unreachable: Validate rejects every other algorithm.
 		return nil, fmt.Errorf("%w: unknown algorithm %q", ErrInvalidParams, p.Algorithm)

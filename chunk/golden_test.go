@@ -32,14 +32,35 @@ func goldenZeroInput() []byte {
 	return b
 }
 
-// goldenChunks pins every chunk of goldenInput under testPol and the default
-// sizes, like restic/chunker's own tests: a library upgrade or a change of
-// Params handling that moves boundaries must fail here, since it would break
-// deduplication against existing repositories.
-var goldenChunks = []struct {
+// goldenChunk is the length and SHA-256 of one chunk.
+type goldenChunk struct {
 	length int
 	sha256 string
-}{
+}
+
+// goldenPiece is the position of one Splitter piece.
+type goldenPiece struct {
+	offset, length int64
+	zero           bool
+}
+
+// goldenChunks pins every chunk of goldenInput under the default sizes and
+// the fixed test secrets (testPol, testKey), per algorithm, like
+// restic/chunker's own tests: a library upgrade or a change of Params
+// handling that moves boundaries must fail here, since it would break
+// deduplication against existing repositories.
+var goldenChunks = map[string][]goldenChunk{
+	AlgorithmRabin:   goldenChunksRabin,
+	AlgorithmFastCDC: goldenChunksFastCDC,
+}
+
+// goldenPieces pins the Splitter's output for goldenZeroInput, per algorithm.
+var goldenPieces = map[string][]goldenPiece{
+	AlgorithmRabin:   goldenPiecesRabin,
+	AlgorithmFastCDC: goldenPiecesFastCDC,
+}
+
+var goldenChunksRabin = []goldenChunk{
 	{816674, "b52538fcb77944f6cc26a26f869299bafb8ab9b981dd167fb0740483898d2028"},
 	{671714, "4c2b77631bc0a647068adedd7a2ae698d117c71182610b80c1b00ec11b675eb1"},
 	{3406929, "5437a370dfad4771f82e6d27c4022f9dd04383ae7fd643a53708e758dc9ae916"},
@@ -64,11 +85,7 @@ var goldenChunks = []struct {
 	{813868, "3e67bf35246f74ba5b1225aa27d0f5456fea5096160f63b0a879805e176ce5e6"},
 }
 
-// goldenPieces pins the Splitter's output for goldenZeroInput.
-var goldenPieces = []struct {
-	offset, length int64
-	zero           bool
-}{
+var goldenPiecesRabin = []goldenPiece{
 	{0, 816674, false},
 	{816674, 231902, false},
 	{1048576, 196608, true},
@@ -91,46 +108,110 @@ var goldenPieces = []struct {
 	{19988480, 983040, true},
 }
 
+// goldenChunksFastCDC is keyed by testKey; the gear table derivation and the
+// masks come from go-cdc-chunkers "fastcdc-v1.0.0".
+var goldenChunksFastCDC = []goldenChunk{
+	{1417433, "d73a94290f1b900b25905c363f4b223950f27c060fcd885974457614dfe83ab1"},
+	{1108626, "798b5a94ed3ab0710cdd8ae4f4cc870264480c54f3b380f23c2ed0f27892ecac"},
+	{1760604, "932308d2449052ed1832cfe95ab0f2953b46a7fa9b9c1ff0dead8148ffa2f73c"},
+	{1146081, "742a4f19a6d2ee1a3efd96982a1ab97d6b256a65e05297f58835d205ba4a1b7f"},
+	{1539207, "de30edea94f877ea9bc28d5641431a780a88f07200ac9fface1a3bacec8e3f7a"},
+	{797561, "ffa0ecf2d801d0ac76357e186c4078444e31f600380ad71f27b3c4e274130f5d"},
+	{2303250, "5937f820961c3a42d6e2e1c72cb61460d20fa914112f85e2a8eea6928c5b167f"},
+	{1113210, "bbd535dcbf7bfccb899f3ae995e665cde5e8557dd8bc0bf88b5d2daf589fc0ff"},
+	{1106920, "b45bedb971df556cfd5c5f8549496b7dbfc6f0f2297ca96888f1ab787f2eac5c"},
+	{527051, "74f2034bb06549d2740dcf8b0649ab362f9ee262104f1439ee26f773d3bbada2"},
+	{796531, "562ae3c51d6cc6b6fe837840aeb545763e93528f60d7030d06bf6d1969d60292"},
+	{1254961, "2d9e093ee2b03352ec0623a367553975a086bb8e6604a954a855c085ee3e43b4"},
+	{1450885, "9f5f4385863c2a418acfe5989ad9f72e1db124ed4fe4edef77a14826c9ef5c8c"},
+	{1330843, "fd4c3eb1daca1386891e89fbd571d6eca7e4fac5c1bfe886d74b405466984104"},
+	{1324684, "7bcc13ed412c4b81df92ea6baaa783aaf0178f5f67e051273b60914f620ddf49"},
+	{1050237, "2a1643df7948ede2f3aa43708766cff13d57bdfc702d83d8c183796e0bedd493"},
+	{653038, "e9c50478f840fc64f6a55e2099926239b9565c1eb8662255d3f9c2ab542efb10"},
+	{1178670, "db145efe091149bf84b85d04045b1d3235af33b47ac744d6d427dc212f831fa9"},
+	{822195, "ecc5040818f24e12451936d2879f48608826352f463a0a63d91179beb6e653a9"},
+	{1077136, "409dcf35ac6abfa573b1f9b7b83239b112125caa7c9441cd4dadde959d0ae00f"},
+	{1088764, "0fc9669019ee9ad0bfd3936ed9837a566ccfaa72e70572cf2aa91c9ce59b006d"},
+	{1818990, "060d879a534ffe8105caf53b83be317592063752f4a1d6018af2fa8a708ad320"},
+	{1278596, "4eb5996ff227d21be675e2bfc12aa673152f4ffe38f5020af8168e0ccba66a39"},
+	{1432383, "adb1ac722aa5d11169dccd7bac56a02d235cf6f77b07382fe0fd4438c24720ba"},
+	{1525290, "d9dda6764514ba52e4fe83e7b4fdcefea8172bd6230e5f5dd65e924626917b0c"},
+	{1413796, "5a54c5c1ee982cb484727482f15fc77a1e00d179554a6db9ba47cc9c849b4c1b"},
+	{1151982, "1ac6027070467caefd8c85adff7a33ca8fc1ef889db0cc7efb08ba67ab1f7320"},
+	{85508, "0f2765aeb1cad4d824967ba4fbf4b405c27d92cdb1025dbd47db2d78100a9322"},
+}
+
+var goldenPiecesFastCDC = []goldenPiece{
+	{0, 1048576, false},
+	{1048576, 196608, true},
+	{1245184, 1280875, false},
+	{2526059, 685205, false},
+	{3211264, 65536, true},
+	{3276800, 1057813, false},
+	{4334613, 1098131, false},
+	{5432744, 1539207, false},
+	{6971951, 797561, false},
+	{7769512, 1733208, false},
+	{9502720, 4128768, true},
+	{13631488, 1239947, false},
+	{14871435, 1450885, false},
+	{16322320, 1330843, false},
+	{17653163, 1324684, false},
+	{18977847, 1010633, false},
+	{19988480, 983040, true},
+}
+
 func TestGoldenChunker(t *testing.T) {
-	c, err := New(testParams(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Reset(bytes.NewReader(goldenInput()))
-	var buf []byte
-	for i := 0; ; i++ {
-		d, err := c.Next(buf)
-		if err == io.EOF {
-			if i != len(goldenChunks) {
-				t.Fatalf("%d chunks, want %d", i, len(goldenChunks))
+	in := goldenInput()
+	for _, algo := range algorithms {
+		t.Run(algo, func(t *testing.T) {
+			want := goldenChunks[algo]
+			c, err := New(testParamsFor(t, algo))
+			if err != nil {
+				t.Fatal(err)
 			}
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i >= len(goldenChunks) {
-			t.Fatalf("more than %d chunks", len(goldenChunks))
-		}
-		sum := sha256.Sum256(d)
-		if len(d) != goldenChunks[i].length || hex.EncodeToString(sum[:]) != goldenChunks[i].sha256 {
-			t.Fatalf("chunk %d: length %d sha256 %x, want %d %s", i, len(d), sum, goldenChunks[i].length, goldenChunks[i].sha256)
-		}
-		buf = d
+			c.Reset(bytes.NewReader(in))
+			var buf []byte
+			for i := 0; ; i++ {
+				d, err := c.Next(buf)
+				if err == io.EOF {
+					if i != len(want) {
+						t.Fatalf("%d chunks, want %d", i, len(want))
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i >= len(want) {
+					t.Fatalf("more than %d chunks", len(want))
+				}
+				sum := sha256.Sum256(d)
+				if len(d) != want[i].length || hex.EncodeToString(sum[:]) != want[i].sha256 {
+					t.Fatalf("chunk %d: length %d sha256 %x, want %d %s", i, len(d), sum, want[i].length, want[i].sha256)
+				}
+				buf = d
+			}
+		})
 	}
 }
 
 func TestGoldenSplitter(t *testing.T) {
 	in := goldenZeroInput()
-	p := testParams(t)
-	got, _ := split(t, bytes.NewReader(in), p, in)
-	if len(got) != len(goldenPieces) {
-		t.Fatalf("%d pieces, want %d", len(got), len(goldenPieces))
+	for _, algo := range algorithms {
+		t.Run(algo, func(t *testing.T) {
+			want := goldenPieces[algo]
+			p := testParamsFor(t, algo)
+			got, _ := split(t, bytes.NewReader(in), p, in)
+			if len(got) != len(want) {
+				t.Fatalf("%d pieces, want %d", len(got), len(want))
+			}
+			for i, g := range want {
+				if got[i].Offset != g.offset || got[i].Length != g.length || got[i].Zero != g.zero {
+					t.Fatalf("piece %d = %+v, want %+v", i, got[i], g)
+				}
+			}
+			diffRecs(t, "reference", got, reference(t, in, p))
+		})
 	}
-	for i, g := range goldenPieces {
-		if got[i].Offset != g.offset || got[i].Length != g.length || got[i].Zero != g.zero {
-			t.Fatalf("piece %d = %+v, want %+v", i, got[i], g)
-		}
-	}
-	diffRecs(t, "reference", got, reference(t, in, p))
 }

@@ -15,13 +15,41 @@ const testPol = 0x3DA3358B4DC173
 // smallParams keep chunks small so tests cover many boundaries quickly.
 var smallParams = Params{Algorithm: AlgorithmRabin, Polynomial: testPol, MinSize: 16 << 10, MaxSize: 256 << 10, AverageBits: 16}
 
+// testKey is a fixed fastcdc key, so fastcdc boundaries in tests are fixed.
+var testKey = []byte("cairn fastcdc test key 32 bytes!")
+
+// algorithms lists every implemented Algorithm; tests of the Chunker and
+// Splitter contracts run for each.
+var algorithms = []string{AlgorithmRabin, AlgorithmFastCDC}
+
+// smallParamsFor returns small chunk sizes for algo with fixed secrets.
+func smallParamsFor(algo string) Params {
+	p := smallParams
+	if algo == AlgorithmFastCDC {
+		p.Algorithm, p.Polynomial, p.Key = AlgorithmFastCDC, 0, testKey
+	}
+	return p
+}
+
+// testParams returns the default rabin sizes under testPol.
 func testParams(t testing.TB) Params {
 	t.Helper()
-	p, err := DefaultParams()
+	return testParamsFor(t, AlgorithmRabin)
+}
+
+// testParamsFor returns the default sizes for algo with fixed secrets.
+func testParamsFor(t testing.TB, algo string) Params {
+	t.Helper()
+	p, err := DefaultParamsFor(algo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Polynomial = testPol
+	switch algo {
+	case AlgorithmRabin:
+		p.Polynomial = testPol
+	case AlgorithmFastCDC:
+		p.Key = testKey
+	}
 	return p
 }
 

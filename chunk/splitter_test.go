@@ -107,46 +107,48 @@ func holesWork(t testing.TB, dir string) bool {
 
 // TestSplitterSourcesAgree is the hole contract: a sparse file, the same
 // bytes through a pipe, and an irregular reader give identical pieces, equal
-// to the naive reference.
+// to the naive reference, for every algorithm.
 func TestSplitterSourcesAgree(t *testing.T) {
-	p := smallParams
-	p.MaxSize = mib
-	p.AverageBits = 17
 	holey := holesWork(t, t.TempDir())
-	for i, l := range layouts {
-		t.Run(l.name, func(t *testing.T) {
-			path, content := l.build(t, t.TempDir(), byte(i*16))
-			want := reference(t, content, p)
+	for _, algo := range algorithms {
+		p := smallParamsFor(algo)
+		p.MaxSize = mib
+		p.AverageBits = 17
+		for i, l := range layouts {
+			t.Run(algo+"/"+l.name, func(t *testing.T) {
+				path, content := l.build(t, t.TempDir(), byte(i*16))
+				want := reference(t, content, p)
 
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			got, st := split(t, f, p, content)
-			diffRecs(t, "sparse file", got, want)
-			if holey && hasAlignedHole(l) && st.HoleBytes == 0 {
-				t.Errorf("sparse file: no hole skipped, stats %+v", st)
-			}
+				f, err := os.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				got, st := split(t, f, p, content)
+				diffRecs(t, "sparse file", got, want)
+				if holey && hasAlignedHole(l) && st.HoleBytes == 0 {
+					t.Errorf("sparse file: no hole skipped, stats %+v", st)
+				}
 
-			pr, pw, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			go func() {
-				_, _ = pw.Write(content)
-				pw.Close()
-			}()
-			got, st = split(t, pr, p, content)
-			pr.Close()
-			diffRecs(t, "pipe", got, want)
-			if st.HoleBytes != 0 {
-				t.Errorf("pipe: hole bytes %d", st.HoleBytes)
-			}
+				pr, pw, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				go func() {
+					_, _ = pw.Write(content)
+					pw.Close()
+				}()
+				got, st = split(t, pr, p, content)
+				pr.Close()
+				diffRecs(t, "pipe", got, want)
+				if st.HoleBytes != 0 {
+					t.Errorf("pipe: hole bytes %d", st.HoleBytes)
+				}
 
-			got, _ = split(t, newChunkyReader(content, uint64(i)), p, content)
-			diffRecs(t, "chunky reader", got, want)
-		})
+				got, _ = split(t, newChunkyReader(content, uint64(i)), p, content)
+				diffRecs(t, "chunky reader", got, want)
+			})
+		}
 	}
 }
 
@@ -241,48 +243,55 @@ func TestSplitterSegmentRestart(t *testing.T) {
 	// tail, which starts on a block boundary in both streams.
 	a := bytes.Join([][]byte{randBytes(1, mib+17), make([]byte, 3*ZeroBlockSize-17), tail}, nil)
 	b := bytes.Join([][]byte{randBytes(2, 3*mib+5), make([]byte, 2*ZeroBlockSize-5), tail}, nil)
-	tailSums := func(in []byte) [][32]byte {
-		recs, _ := split(t, bytes.NewReader(in), smallParams, in)
-		var sums [][32]byte
-		seen := false
-		for _, r := range recs {
-			if r.Zero {
-				seen = true
-			} else if seen {
-				sums = append(sums, r.Sum)
+	for _, algo := range algorithms {
+		t.Run(algo, func(t *testing.T) {
+			p := smallParamsFor(algo)
+			tailSums := func(in []byte) [][32]byte {
+				recs, _ := split(t, bytes.NewReader(in), p, in)
+				var sums [][32]byte
+				seen := false
+				for _, r := range recs {
+					if r.Zero {
+						seen = true
+					} else if seen {
+						sums = append(sums, r.Sum)
+					}
+				}
+				return sums
 			}
-		}
-		return sums
-	}
-	sa, sb := tailSums(a), tailSums(b)
-	if len(sa) == 0 || len(sa) != len(sb) {
-		t.Fatalf("tail chunks %d vs %d", len(sa), len(sb))
-	}
-	for i := range sa {
-		if sa[i] != sb[i] {
-			t.Fatalf("tail chunk %d differs", i)
-		}
+			sa, sb := tailSums(a), tailSums(b)
+			if len(sa) == 0 || len(sa) != len(sb) {
+				t.Fatalf("tail chunks %d vs %d", len(sa), len(sb))
+			}
+			for i := range sa {
+				if sa[i] != sb[i] {
+					t.Fatalf("tail chunk %d differs", i)
+				}
+			}
+		})
 	}
 }
 
 func TestSplitterReadError(t *testing.T) {
-	for _, n := range []int{0, 100, 5 * mib} {
-		in := randBytes(3, n)
-		s, err := NewSplitter(&errReader{data: in, err: errBoom}, smallParams)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var err2 error
-		for range 1000 {
-			if _, err2 = s.Next(nil); err2 != nil {
-				break
+	for _, algo := range algorithms {
+		for _, n := range []int{0, 100, 5 * mib} {
+			in := randBytes(3, n)
+			s, err := NewSplitter(&errReader{data: in, err: errBoom}, smallParamsFor(algo))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if !errors.Is(err2, errBoom) {
-			t.Fatalf("n=%d: got %v, want %v", n, err2, errBoom)
-		}
-		if _, err := s.Next(nil); !errors.Is(err, errBoom) {
-			t.Fatalf("n=%d: error not sticky: %v", n, err)
+			var err2 error
+			for range 1000 {
+				if _, err2 = s.Next(nil); err2 != nil {
+					break
+				}
+			}
+			if !errors.Is(err2, errBoom) {
+				t.Fatalf("%s n=%d: got %v, want %v", algo, n, err2, errBoom)
+			}
+			if _, err := s.Next(nil); !errors.Is(err, errBoom) {
+				t.Fatalf("%s n=%d: error not sticky: %v", algo, n, err)
+			}
 		}
 	}
 }
@@ -315,27 +324,32 @@ func TestNewSplitterErrors(t *testing.T) {
 // TestSplitterReset: a reused Splitter gives the same pieces as a new one.
 func TestSplitterReset(t *testing.T) {
 	in := bytes.Join([][]byte{randBytes(8, mib), make([]byte, 4*ZeroBlockSize), randBytes(9, mib)}, nil)
-	want := reference(t, in, smallParams)
-	s, err := NewSplitter(bytes.NewReader(randBytes(1, 3*mib)), smallParams)
-	if err != nil {
-		t.Fatal(err)
+	for _, algo := range algorithms {
+		t.Run(algo, func(t *testing.T) {
+			p := smallParamsFor(algo)
+			want := reference(t, in, p)
+			s, err := NewSplitter(bytes.NewReader(randBytes(1, 3*mib)), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Next(nil); err != nil { // leave a stream half done
+				t.Fatal(err)
+			}
+			s.Reset(bytes.NewReader(in))
+			var got []rec
+			for {
+				pc, err := s.Next(nil)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, toRec(pc))
+			}
+			diffRecs(t, "reset", got, want)
+		})
 	}
-	if _, err := s.Next(nil); err != nil { // leave a stream half done
-		t.Fatal(err)
-	}
-	s.Reset(bytes.NewReader(in))
-	var got []rec
-	for {
-		pc, err := s.Next(nil)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, toRec(pc))
-	}
-	diffRecs(t, "reset", got, want)
 }
 
 // TestSplitterAllocs: Next allocates nothing once buffers have grown.
@@ -344,26 +358,31 @@ func TestSplitterAllocs(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
 	in := bytes.Join([][]byte{randBytes(4, 2*mib), make([]byte, 8*ZeroBlockSize), randBytes(4, 2*mib)}, nil)
-	s, err := NewSplitter(bytes.NewReader(in), smallParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 0, smallParams.MaxSize)
-	rd := bytes.NewReader(in)
-	allocs := testing.AllocsPerRun(5, func() {
-		rd.Reset(in)
-		s.Reset(rd)
-		for {
-			pc, err := s.Next(buf)
+	for _, algo := range algorithms {
+		t.Run(algo, func(t *testing.T) {
+			p := smallParamsFor(algo)
+			s, err := NewSplitter(bytes.NewReader(in), p)
 			if err != nil {
-				break
+				t.Fatal(err)
 			}
-			if !pc.Zero {
-				buf = pc.Data
+			buf := make([]byte, 0, p.MaxSize)
+			rd := bytes.NewReader(in)
+			allocs := testing.AllocsPerRun(5, func() {
+				rd.Reset(in)
+				s.Reset(rd)
+				for {
+					pc, err := s.Next(buf)
+					if err != nil {
+						break
+					}
+					if !pc.Zero {
+						buf = pc.Data
+					}
+				}
+			})
+			if allocs > 1 {
+				t.Fatalf("%.1f allocations per stream", allocs)
 			}
-		}
-	})
-	if allocs > 1 {
-		t.Fatalf("%.1f allocations per stream", allocs)
+		})
 	}
 }
