@@ -1,0 +1,103 @@
+package erasure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// fault is what memSource does when shard i is read.
+type fault int
+
+const (
+	faultNone    fault = iota
+	faultMissing       // object not found
+	faultError         // the zone answers with an error
+	faultSlow          // blocks until ctx is cancelled
+	faultCorruptPayload
+	faultCorruptFooter
+)
+
+func (f fault) String() string {
+	return [...]string{"none", "missing", "error", "slow", "corrupt-payload", "corrupt-footer"}[f]
+}
+
+var errNotFound = errors.New("memsource: not found")
+
+// memSource is an in-memory ShardSource with fault injection.
+type memSource struct {
+	mu          sync.Mutex
+	objs        [][]byte
+	faults      map[int]fault
+	reads       map[int]int // ReadShard calls per index
+	slowStarted chan int    // receives the index of every slow read once it blocks
+	slowDone    chan int    // receives the index of every slow read once its ctx was cancelled
+}
+
+func newMemSource(objs [][]byte, faults map[int]fault) *memSource {
+	s := &memSource{faults: map[int]fault{}, reads: map[int]int{}, slowStarted: make(chan int, 64), slowDone: make(chan int, 64)}
+	for _, o := range objs {
+		s.objs = append(s.objs, append([]byte(nil), o...))
+	}
+	for i, f := range faults {
+		s.faults[i] = f
+		switch f {
+		case faultCorruptPayload:
+			if info, err := ParseFooter(s.objs[i]); err == nil && info.ShardSize > 0 {
+				// one flipped byte in every block, so every range read of the shard fails
+				for off := int64(0); off < info.ShardSize; off += info.BlockSize {
+					s.objs[i][off+min(info.BlockSize, info.ShardSize-off)/2] ^= 0x01
+				}
+			} else {
+				s.objs[i][0] ^= 0x01 // empty payload: hit the footer instead
+			}
+		case faultCorruptFooter:
+			s.objs[i][len(s.objs[i])-TrailerSize-footerSumSize-1] ^= 0x80
+		}
+	}
+	return s
+}
+
+func (s *memSource) readCount(i int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads[i]
+}
+
+func (s *memSource) ReadShard(ctx context.Context, i int, off, n int64) ([]byte, error) {
+	s.mu.Lock()
+	s.reads[i]++
+	f := s.faults[i]
+	var obj []byte
+	if i >= 0 && i < len(s.objs) {
+		obj = s.objs[i]
+	}
+	s.mu.Unlock()
+	switch f {
+	case faultMissing:
+		return nil, fmt.Errorf("shard %d: %w", i, errNotFound)
+	case faultError:
+		return nil, fmt.Errorf("shard %d: injected zone error", i)
+	case faultSlow:
+		s.slowStarted <- i
+		<-ctx.Done()
+		s.slowDone <- i
+		return nil, ctx.Err()
+	}
+	if obj == nil {
+		return nil, fmt.Errorf("shard %d: %w", i, errNotFound)
+	}
+	size := int64(len(obj))
+	switch {
+	case off < 0:
+		off = max(size+off, 0)
+		n = size - off
+	case n < 0:
+		n = size - off
+	}
+	if off > size || n < 0 || off+n > size {
+		return nil, fmt.Errorf("shard %d: range [%d, +%d) outside %d-byte object", i, off, n, size)
+	}
+	return append([]byte(nil), obj[off:off+n]...), nil
+}

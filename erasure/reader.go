@@ -1,0 +1,430 @@
+package erasure
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// PackReader reads byte ranges of one erasure-coded pack through a ShardSource. It caches
+// the verified footers it has fetched and remembers shards that failed, so many reads of
+// one pack (a restore) cost one footer fetch per shard plus one range read per healthy
+// read, and stop retrying a failed shard. A shard marked failed stays failed for the
+// reader's lifetime; open a new PackReader to retry it. Safe for concurrent use.
+type PackReader struct {
+	c      *Coder
+	src    ShardSource
+	packID [PackIDSize]byte
+
+	mu      sync.Mutex
+	geom    *ShardInfo // first verified footer: PackLen, ShardSize (and a block size guess)
+	footers map[int]*ShardInfo
+	bad     map[int]error
+}
+
+// NewPackReader returns a reader for the pack named packID (PackIDSize bytes) whose shards
+// src serves. It does no I/O.
+func (c *Coder) NewPackReader(src ShardSource, packID []byte) (*PackReader, error) {
+	if len(packID) != PackIDSize {
+		return nil, fmt.Errorf("erasure: pack ID is %d bytes, want %d", len(packID), PackIDSize)
+	}
+	p := &PackReader{c: c, src: src, footers: map[int]*ShardInfo{}, bad: map[int]error{}}
+	copy(p.packID[:], packID)
+	return p, nil
+}
+
+// ReadRange returns bytes [off, off+n) of the pack named packID. It is shorthand for
+// NewPackReader followed by one ReadRange; prefer a PackReader for many reads of one pack.
+func (c *Coder) ReadRange(ctx context.Context, src ShardSource, packID []byte, off, n int64) ([]byte, error) {
+	p, err := c.NewPackReader(src, packID)
+	if err != nil {
+		return nil, err
+	}
+	return p.ReadRange(ctx, off, n)
+}
+
+// PackLen returns the pack length N, fetching a footer if none is known yet.
+func (p *PackReader) PackLen(ctx context.Context) (int64, error) {
+	g, err := p.geometry(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return g.PackLen, nil
+}
+
+// ReadRange returns bytes [off, off+n) of the pack.
+//
+// Healthy path: the data shard(s) covering the range are range-read directly (the range
+// rounded out to block boundaries) and checked against their footer's block checksums: no
+// decoding. If such a read fails or does not verify (or, with WithHedgeAfter, is slow), the
+// same block-aligned range is read from the other shards in parallel, the first Data that
+// verify are kept, the rest cancelled, and the missing data reconstructed. Fewer than Data
+// good shards returns a *TooFewShardsError; a range outside the pack returns ErrRange.
+func (p *PackReader) ReadRange(ctx context.Context, off, n int64) ([]byte, error) {
+	if off < 0 || n < 0 || off > maxPackLen || n > maxPackLen {
+		return nil, fmt.Errorf("%w: [%d, +%d)", ErrRange, off, n)
+	}
+	if n == 0 {
+		return []byte{}, nil
+	}
+	g, err := p.geometry(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("erasure: read pack %x: %w", p.packID[:4], err)
+	}
+	if off+n > g.PackLen {
+		return nil, fmt.Errorf("%w: [%d, %d) of a %d-byte pack", ErrRange, off, off+n, g.PackLen)
+	}
+	out := make([]byte, n)
+	s := g.ShardSize
+	var segs []segment
+	for pos := off; pos < off+n; {
+		seg := segment{shard: int(pos / s), off: pos % s, out: out[pos-off:]}
+		seg.n = min(s-seg.off, off+n-pos)
+		seg.out = seg.out[:seg.n]
+		segs = append(segs, seg)
+		pos += seg.n
+	}
+	if len(segs) == 1 {
+		err = p.readSegment(ctx, segs[0])
+	} else {
+		errs := make([]error, len(segs))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, p.c.parallel)
+		for i := range segs {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				errs[i] = p.readSegment(ctx, segs[i])
+			})
+		}
+		wg.Wait()
+		err = firstErr(errs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("erasure: read pack %x [%d, %d): %w", p.packID[:4], off, off+n, err)
+	}
+	return out, nil
+}
+
+func firstErr(errs []error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// segment is the part of a read that lies in one data shard.
+type segment struct {
+	shard  int
+	off, n int64  // payload range in that shard
+	out    []byte // destination, len n
+}
+
+type segResult struct {
+	data     []byte
+	err      error
+	degraded bool
+}
+
+// readSegment fills seg.out from its data shard, falling back to (or, after hedgeAfter,
+// racing) a degraded read.
+func (p *PackReader) readSegment(ctx context.Context, seg segment) error {
+	if p.badErr(seg.shard) != nil {
+		data, err := p.degraded(ctx, seg)
+		if err == nil {
+			copy(seg.out, data)
+		}
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan segResult, 2)
+	go func() {
+		data, start, err := p.fetchRange(ctx, seg.shard, seg.off, seg.n)
+		if err == nil {
+			data = data[seg.off-start : seg.off-start+seg.n]
+		}
+		results <- segResult{data: data, err: err}
+	}()
+	var hedge <-chan time.Time
+	if p.c.hedgeAfter > 0 {
+		t := time.NewTimer(p.c.hedgeAfter)
+		defer t.Stop()
+		hedge = t.C
+	}
+	pending, degradedStarted := 1, false
+	startDegraded := func() {
+		degradedStarted = true
+		pending++
+		go func() {
+			data, err := p.degraded(ctx, seg)
+			results <- segResult{data: data, err: err, degraded: true}
+		}()
+	}
+	var lastErr error
+	for pending > 0 {
+		select {
+		case r := <-results:
+			pending--
+			if r.err == nil {
+				copy(seg.out, r.data)
+				return nil
+			}
+			if lastErr == nil || r.degraded {
+				lastErr = r.err
+			}
+			if !degradedStarted {
+				startDegraded()
+			}
+		case <-hedge:
+			if !degradedStarted {
+				startDegraded()
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return lastErr
+}
+
+// degraded reconstructs seg from the other shards' verified ranges.
+func (p *PackReader) degraded(ctx context.Context, seg segment) ([]byte, error) {
+	l := p.c.layout
+	candidates := make([]int, 0, l.Total()-1)
+	known := map[int]error{}
+	for i := range l.Total() {
+		if i == seg.shard {
+			continue
+		}
+		if err := p.badErr(i); err != nil {
+			known[i] = err
+			continue
+		}
+		candidates = append(candidates, i)
+	}
+	fetch := func(ctx context.Context, i int) ([]byte, error) {
+		data, start, err := p.fetchRange(ctx, i, seg.off, seg.n)
+		if err != nil {
+			return nil, err
+		}
+		return data[seg.off-start : seg.off-start+seg.n], nil
+	}
+	good, failed, err := gather(ctx, p.c.parallel, candidates, l.Data, fetch, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(good) < l.Data {
+		for i, e := range known {
+			failed[i] = e
+		}
+		if e := p.badErr(seg.shard); e != nil {
+			failed[seg.shard] = e
+		} else {
+			failed[seg.shard] = fmt.Errorf("slow, hedged")
+		}
+		return nil, &TooFewShardsError{Need: l.Data, Have: len(good), Failed: failed}
+	}
+	shards := make([][]byte, l.Total())
+	for i, d := range good {
+		shards[i] = d
+	}
+	required := make([]bool, l.Data)
+	required[seg.shard] = true
+	if err := p.c.reconstruct(shards, required); err != nil {
+		return nil, err
+	}
+	return shards[seg.shard], nil
+}
+
+// fetchRange returns verified payload bytes [start, start+len(data)) of shard i covering
+// [off, off+n). A failure other than cancellation marks the shard bad.
+func (p *PackReader) fetchRange(ctx context.Context, i int, off, n int64) (data []byte, start int64, err error) {
+	data, start, err = p.fetchRangeOnce(ctx, i, off, n)
+	if err != nil && ctx.Err() == nil {
+		p.markBad(i, err)
+	}
+	return data, start, err
+}
+
+func (p *PackReader) fetchRangeOnce(ctx context.Context, i int, off, n int64) ([]byte, int64, error) {
+	info := p.footer(i)
+	if info == nil {
+		// Fetch the footer and the range (aligned to the block size seen so far) at once.
+		g := p.geom0()
+		if g == nil {
+			return nil, 0, fmt.Errorf("shard %d: pack geometry unknown", i)
+		}
+		start, end := blockAlign(off, n, g.BlockSize, g.ShardSize)
+		var fi *ShardInfo
+		var ferr error
+		var wg sync.WaitGroup
+		wg.Go(func() { fi, ferr = p.fetchFooter(ctx, i) })
+		data, derr := p.readExact(ctx, i, start, end-start)
+		wg.Wait()
+		if ferr != nil {
+			return nil, 0, ferr
+		}
+		if fi.BlockSize == g.BlockSize {
+			if derr != nil {
+				return nil, 0, derr
+			}
+			if err := fi.VerifyRange(data, start); err != nil {
+				return nil, 0, err
+			}
+			return data, start, nil
+		}
+		info = fi // written with another block size: realign and read again
+	}
+	start, end := info.BlockAlign(off, n)
+	data, err := p.readExact(ctx, i, start, end-start)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := info.VerifyRange(data, start); err != nil {
+		return nil, 0, err
+	}
+	return data, start, nil
+}
+
+func (p *PackReader) readExact(ctx context.Context, i int, off, n int64) ([]byte, error) {
+	b, err := p.src.ReadShard(ctx, i, off, n)
+	if err != nil {
+		return nil, fmt.Errorf("read shard %d [%d, +%d): %w", i, off, n, err)
+	}
+	if int64(len(b)) != n {
+		return nil, fmt.Errorf("read shard %d [%d, +%d): got %d bytes", i, off, n, len(b))
+	}
+	return b, nil
+}
+
+// fetchFooter returns shard i's verified footer, reading and caching it if needed.
+func (p *PackReader) fetchFooter(ctx context.Context, i int) (*ShardInfo, error) {
+	if info := p.footer(i); info != nil {
+		return info, nil
+	}
+	want := p.c.tailRead
+	if g := p.geom0(); g != nil {
+		want = int64(footerLen(numBlocks(g.ShardSize, g.BlockSize)))
+	}
+	tail, err := p.src.ReadShard(ctx, i, -want, -1)
+	if err != nil {
+		return nil, fmt.Errorf("read shard %d footer: %w", i, err)
+	}
+	info, err := ParseFooter(tail)
+	if err != nil && !isCorrupt(err) { // ErrShortTail: read exactly the footer
+		var f int
+		if f, err = FooterLen(tail); err == nil {
+			if tail, err = p.src.ReadShard(ctx, i, -int64(f), -1); err != nil {
+				return nil, fmt.Errorf("read shard %d footer: %w", i, err)
+			}
+			info, err = ParseFooter(tail)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("shard %d footer: %w", i, err)
+	}
+	if err := p.checkFooter(i, info); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.footers[i] = info
+	p.mu.Unlock()
+	return info, nil
+}
+
+// checkFooter verifies that a checksummed footer belongs to shard i of this pack and agrees
+// with the pack geometry seen so far (recording it if it is the first).
+func (p *PackReader) checkFooter(i int, info *ShardInfo) error {
+	switch {
+	case info.Index != i:
+		return corruptf("shard %d holds the footer of shard %d", i, info.Index)
+	case info.PackID != p.packID:
+		return corruptf("shard %d belongs to pack %x, want %x", i, info.PackID[:4], p.packID[:4])
+	case info.Layout != p.c.layout:
+		return corruptf("shard %d has layout %v, want %v", i, info.Layout, p.c.layout)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.geom == nil {
+		p.geom = info
+		return nil
+	}
+	if info.PackLen != p.geom.PackLen || info.ShardSize != p.geom.ShardSize {
+		return corruptf("shard %d says pack length %d, shard size %d; others %d, %d",
+			i, info.PackLen, info.ShardSize, p.geom.PackLen, p.geom.ShardSize)
+	}
+	return nil
+}
+
+// geometry returns a verified footer carrying the pack geometry, fetching footers of the
+// usable shards in parallel (first to verify wins) if none is known yet.
+func (p *PackReader) geometry(ctx context.Context) (*ShardInfo, error) {
+	if p.hasGeom() {
+		return p.geom0(), nil
+	}
+	l := p.c.layout
+	var candidates []int
+	known := map[int]error{}
+	for i := range l.Total() {
+		if err := p.badErr(i); err != nil {
+			known[i] = err
+		} else {
+			candidates = append(candidates, i)
+		}
+	}
+	fetch := func(ctx context.Context, i int) (*ShardInfo, error) {
+		info, err := p.fetchFooter(ctx, i)
+		if err != nil && ctx.Err() == nil {
+			p.markBad(i, err)
+		}
+		return info, err
+	}
+	// Data shards first, all at once; a parity footer is fetched only when one fails.
+	good, failed, err := gather(ctx, min(p.c.parallel, l.Data), candidates, 1, fetch, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(good) == 0 {
+		for i, e := range known {
+			failed[i] = e
+		}
+		return nil, &TooFewShardsError{Need: l.Data, Have: 0, Failed: failed}
+	}
+	return p.geom0(), nil
+}
+
+func (p *PackReader) hasGeom() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.geom != nil
+}
+
+// geom0 returns the known geometry; callers ensure one is known.
+func (p *PackReader) geom0() *ShardInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.geom
+}
+
+func (p *PackReader) footer(i int) *ShardInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.footers[i]
+}
+
+func (p *PackReader) badErr(i int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.bad[i]
+}
+
+func (p *PackReader) markBad(i int, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bad[i] == nil {
+		p.bad[i] = err
+	}
+}
