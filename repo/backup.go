@@ -59,6 +59,8 @@ type backupRun struct {
 	claimMu sync.Mutex
 	claimed map[ids.ID]struct{} // new blobs of this session, claimed by one worker
 
+	excluded map[ids.ID]struct{} // packs pending deletion: never deduplicate against them
+
 	pendMu  sync.Mutex
 	pending []index.Entry // stored but not yet in an index object
 
@@ -67,8 +69,10 @@ type backupRun struct {
 
 // claim reports whether id is new to the repository and to this session; the first caller wins.
 func (b *backupRun) claim(id ids.ID) (bool, error) {
-	if _, ok, err := b.cache.Lookup(id); err != nil || ok {
+	if e, ok, err := b.cache.Lookup(id); err != nil {
 		return false, err
+	} else if _, gone := b.excluded[e.Pack]; ok && !gone {
+		return false, nil
 	}
 	b.claimMu.Lock()
 	defer b.claimMu.Unlock()
@@ -100,6 +104,20 @@ func (b *backupRun) packBuf() []byte {
 // was read and stored: on any error no snapshot is written.
 func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptions) (*Snapshot, error) {
 	start := time.Now()
+	// Lock first, then read pending deletions and the index (docs/LIFECYCLE.md §3).
+	lk, err := r.acquireLock(ctx, LockBackup, false)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	defer func() {
+		if err := lk.release(ctx); err != nil {
+			r.log.Warn("backup: release lock", "err", err)
+		}
+	}()
+	excluded, err := r.pendingPacks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
 	cache, err := r.indexCache(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
@@ -108,7 +126,7 @@ func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptio
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	b := &backupRun{r: r, cache: cache, claimed: make(map[ids.ID]struct{})}
+	b := &backupRun{r: r, cache: cache, claimed: make(map[ids.ID]struct{}), excluded: excluded}
 
 	stopProgress := b.startProgress(ctx, opts, start)
 	snap, err := b.run(ctx, sp)
@@ -129,6 +147,9 @@ func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptio
 	snap.Stats = b.stats(start)
 	payload, err := marshalSnapshot(snap)
 	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := lk.verify(ctx); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	id, err := r.saveObject(ctx, backend.Snapshot, typeSnapshot, payload)
@@ -400,7 +421,7 @@ func (b *backupRun) addEntries(ctx context.Context, entries []index.Entry, final
 	b.pendMu.Lock()
 	b.pending = append(b.pending, entries...)
 	var batch []index.Entry
-	if len(b.pending) >= indexFlushEntries || (final && len(b.pending) > 0) {
+	if len(b.pending) >= b.r.indexFlush() || (final && len(b.pending) > 0) {
 		batch, b.pending = b.pending, nil
 	}
 	b.pendMu.Unlock()

@@ -66,6 +66,8 @@ type Repository struct {
 	cache    *index.Cache
 
 	openers openerCache
+
+	life lifecycle // lock/prune tunables (lock.go); zero value: defaults
 }
 
 // DefaultCacheDir returns $CAIRN_CACHE_DIR, else the user cache directory + "/cairn".
@@ -357,6 +359,17 @@ func (r *Repository) openCache() (*index.Cache, error) {
 }
 
 func (r *Repository) syncCache(ctx context.Context, c *index.Cache) error {
+	// A concurrent prune may remove an index object between List and load (it wrote a
+	// superseding one first): list again.
+	for attempt := 0; ; attempt++ {
+		err := r.syncCacheOnce(ctx, c)
+		if err == nil || attempt == 4 || !errors.Is(err, backend.ErrNotFound) {
+			return err
+		}
+	}
+}
+
+func (r *Repository) syncCacheOnce(ctx context.Context, c *index.Cache) error {
 	var present []ids.ID
 	err := r.be.List(ctx, backend.Index, func(name string, _ int64) error {
 		id, err := ids.Parse(name)

@@ -1,0 +1,188 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairnbackup/cairn/repo/backend"
+)
+
+func TestLockConflicts(t *testing.T) {
+	ctx := context.Background()
+	r, dir := newLCRepo(t)
+	other := openLC(t, dir)
+
+	b1, err := r.acquireLock(ctx, LockBackup, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b1.release(ctx)
+	b2, err := other.acquireLock(ctx, LockBackup, false)
+	if err != nil {
+		t.Fatalf("backups must not conflict: %v", err)
+	}
+	defer b2.release(ctx)
+
+	p1, err := r.acquireLock(ctx, LockPrune, true)
+	if err != nil {
+		t.Fatalf("prune beside backups: %v", err)
+	}
+	host, _ := os.Hostname()
+	for _, kind := range []string{LockPrune, LockRepair, LockCheck} {
+		_, err := other.acquireLock(ctx, kind, kind != LockCheck)
+		if !errors.Is(err, ErrLocked) {
+			t.Fatalf("%s while a prune runs: err = %v, want ErrLocked", kind, err)
+		}
+		if !strings.Contains(err.Error(), host) || !strings.Contains(err.Error(), "prune") {
+			t.Fatalf("ErrLocked should name holder and host: %v", err)
+		}
+	}
+	if n := countObjects(t, r, backend.Lock); n != 3 {
+		t.Fatalf("%d lock objects, want 3 (failed attempts must remove theirs)", n)
+	}
+	if err := p1.release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c1, err := r.acquireLock(ctx, LockCheck, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := other.acquireLock(ctx, LockCheck, false)
+	if err != nil {
+		t.Fatalf("two checks must not conflict: %v", err)
+	}
+	c1.release(ctx)
+	c2.release(ctx)
+}
+
+func TestStaleLocks(t *testing.T) {
+	ctx := context.Background()
+	r, dir := newLCRepo(t)
+	other := openLC(t, dir)
+	p, err := r.acquireLock(ctx, LockPrune, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.acquireLock(ctx, LockBackup, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From the other handle's point of view every lock is stale.
+	other.life.staleAfter = time.Nanosecond
+	p2, err := other.acquireLock(ctx, LockPrune, true)
+	if err != nil {
+		t.Fatalf("a stale lock must not block: %v", err)
+	}
+	p2.release(ctx)
+	locks, err := other.Locks(ctx)
+	if err != nil || len(locks) != 2 || !locks[0].Stale {
+		t.Fatalf("Locks = %+v, %v", locks, err)
+	}
+	removed, err := other.RemoveLocks(ctx, false)
+	if err != nil || len(removed) != 2 {
+		t.Fatalf("RemoveLocks removed %d, %v", len(removed), err)
+	}
+	// The holders notice.
+	if err := b.verify(ctx); !errors.Is(err, ErrLockLost) {
+		t.Fatalf("verify after removal: %v", err)
+	}
+	if err := p.refresh(ctx); !errors.Is(err, ErrLockLost) {
+		t.Fatalf("refresh after removal: %v", err)
+	}
+	p.release(ctx)
+	b.release(ctx)
+	if n := countObjects(t, r, backend.Lock); n != 0 {
+		t.Fatalf("%d lock objects left", n)
+	}
+}
+
+func TestLockRefreshAndRemoveAll(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newLCRepo(t)
+	l, err := r.acquireLock(ctx, LockBackup, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := l.lockName()
+	if err := l.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l.lockName() == before {
+		t.Fatal("refresh kept the old object")
+	}
+	if err := l.verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	locks, _ := r.Locks(ctx)
+	if len(locks) != 1 || locks[0].Refreshed.Before(locks[0].Time) || locks[0].Stale {
+		t.Fatalf("after refresh: %+v", locks)
+	}
+	removed, err := r.RemoveLocks(ctx, false)
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("fresh lock removed as stale: %v %v", removed, err)
+	}
+	removed, err = r.RemoveLocks(ctx, true)
+	if err != nil || len(removed) != 1 {
+		t.Fatalf("remove all: %v %v", removed, err)
+	}
+	l.release(ctx)
+}
+
+// hookReader calls fn once after n bytes were read.
+type hookReader struct {
+	r    io.Reader
+	n    int
+	fn   func()
+	done bool
+}
+
+func (h *hookReader) Read(p []byte) (int, error) {
+	k, err := h.r.Read(p)
+	h.n -= k
+	if h.n <= 0 && !h.done {
+		h.done = true
+		h.fn()
+	}
+	return k, err
+}
+
+func TestBackupFailsWhenLockDeclaredStale(t *testing.T) {
+	ctx := context.Background()
+	r, dir := newLCRepo(t)
+	other := openLC(t, dir)
+	data := randomVolume(2<<20, 7)
+	src := &hookReader{r: bytes.NewReader(data), n: 1 << 20, fn: func() {
+		if _, err := other.RemoveLocks(ctx, true); err != nil {
+			t.Error(err)
+		}
+	}}
+	_, err := r.Backup(ctx, src, BackupOptions{Name: "v"})
+	if !errors.Is(err, ErrLockLost) {
+		t.Fatalf("Backup = %v, want ErrLockLost", err)
+	}
+	if n := countObjects(t, r, backend.Snapshot); n != 0 {
+		t.Fatalf("%d snapshots recorded", n)
+	}
+	mustCheck(t, r, CheckOptions{})
+}
+
+func TestBackupRemovesLock(t *testing.T) {
+	r, _ := newLCRepo(t)
+	backupBytes(t, r, randomVolume(100<<10, 1), "v")
+	if _, err := r.Backup(context.Background(), errReader{}, BackupOptions{}); err == nil {
+		t.Fatal("backup of a failing reader succeeded")
+	}
+	if n := countObjects(t, r, backend.Lock); n != 0 {
+		t.Fatalf("%d lock objects left after backups", n)
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("boom") }
