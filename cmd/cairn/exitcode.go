@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cairnbackup/cairn/repo"
+	"github.com/cairnbackup/cairn/repo/backend"
+)
+
+// Exit codes of the cairn command; docs/CLI.md and "cairn --help" list them.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitPassword    = 3
+	exitRepository  = 4
+	exitNotFound    = 5
+	exitCorrupt     = 6
+	exitInterrupted = 130
+)
+
+// exitCodesHelp is the table shown in "cairn --help".
+const exitCodesHelp = `Exit codes:
+  0    success
+  1    error
+  2    usage error (bad flags or arguments, missing --repo or password source)
+  3    wrong password
+  4    no repository at --repo (or, for init, a repository already exists there)
+  5    snapshot not found
+  6    repository data is corrupt (failed authentication or did not decode)
+  130  interrupted (SIGINT/SIGTERM); an interrupted backup records nothing`
+
+// usageError marks errors in how cairn was invoked; they exit with code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef returns a usage error with a formatted message.
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// exitCode maps an error from a command to the process exit code. ctx is the context the
+// command ran under: a cancelled context means the user interrupted cairn.
+func exitCode(ctx context.Context, err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ctx.Err())):
+		return exitInterrupted
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, repo.ErrWrongPassword):
+		return exitPassword
+	case errors.Is(err, repo.ErrNoRepository), errors.Is(err, repo.ErrRepositoryExists):
+		return exitRepository
+	case errors.Is(err, repo.ErrSnapshotNotFound):
+		return exitNotFound
+	case errors.Is(err, repo.ErrCorrupt):
+		return exitCorrupt
+	case ctx.Err() != nil:
+		// Interrupted, and the error says so only indirectly (e.g. a closed pipe).
+		return exitInterrupted
+	}
+	return exitError
+}
+
+// hints are second lines printed under an error that wraps a known sentinel.
+var hints = []struct {
+	err  error
+	hint string
+}{
+	{repo.ErrWrongPassword, "check CAIRN_PASSWORD / CAIRN_PASSWORD_FILE / --password-file (or the password you typed)"},
+	{repo.ErrNoRepository, "check --repo / CAIRN_REPO, or create a repository with 'cairn init'"},
+	{repo.ErrRepositoryExists, "choose another --repo location; cairn never overwrites an existing repository"},
+	{repo.ErrSnapshotNotFound, "list the snapshots with 'cairn snapshots'"},
+	{repo.ErrAmbiguousID, "give more digits of the ID"},
+	{repo.ErrCorrupt, "stored data failed verification; do not prune or delete anything, and report it"},
+	{repo.ErrUnsupportedVersion, "this repository was written by a newer cairn; upgrade cairn"},
+	{repo.ErrLastKey, "add another key first with 'cairn key add'"},
+	{repo.ErrCurrentKey, "open the repository with another password to remove this key, or use 'cairn key passwd'"},
+	{repo.ErrKeyNotFound, "list the keys with 'cairn key list'"},
+	{backend.ErrNotFound, "list what is stored with 'cairn ls snapshots|index|packs|keys'"},
+}
+
+// hintFor returns the hint for err, or "".
+func hintFor(err error) string {
+	for _, h := range hints {
+		if errors.Is(err, h.err) {
+			return h.hint
+		}
+	}
+	var he hintedError
+	if errors.As(err, &he) {
+		return he.hint
+	}
+	return ""
+}
+
+// hintedError carries its own hint line.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e hintedError) Error() string { return e.err.Error() }
+func (e hintedError) Unwrap() error { return e.err }
+
+// withHint attaches a hint line to err.
+func withHint(err error, hint string) error { return hintedError{err, hint} }
