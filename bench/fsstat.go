@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// allocated returns the bytes a file occupies on disk (st_blocks * 512), which is less
+// than its size for a sparse file.
+func allocated(fi os.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return fi.Size()
+}
+
+// fileSig identifies a version of a file for "was it written during the phase".
+type fileSig struct {
+	size  int64
+	mtime int64
+	ino   uint64
+}
+
+// treeStat is a snapshot of a directory tree: total apparent and allocated bytes and a
+// signature per regular file.
+type treeStat struct {
+	Bytes     int64
+	DiskBytes int64
+	Files     map[string]fileSig
+}
+
+// statTree walks root. A missing root is an empty tree.
+func statTree(root string) (treeStat, error) {
+	ts := treeStat{Files: map[string]fileSig{}}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		sig := fileSig{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			sig.ino = st.Ino
+		}
+		ts.Files[p] = sig
+		ts.Bytes += fi.Size()
+		ts.DiskBytes += allocated(fi)
+		return nil
+	})
+	if err != nil {
+		return ts, fmt.Errorf("stat tree %s: %w", root, err)
+	}
+	return ts, nil
+}
+
+// written counts the files of after that are new or changed relative to before.
+func written(before, after treeStat) int {
+	n := 0
+	for p, sig := range after.Files {
+		if old, ok := before.Files[p]; !ok || old != sig {
+			n++
+		}
+	}
+	return n
+}
+
+// dropCache flushes and evicts the page cache of every regular file under the given
+// paths (files or directories) with fdatasync + POSIX_FADV_DONTNEED, which needs no
+// privileges. Errors on individual files are ignored: this is best effort.
+func dropCache(paths ...string) {
+	for _, root := range paths {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return nil
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return nil
+			}
+			_ = unix.Fdatasync(int(f.Fd()))
+			_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+			f.Close()
+			return nil
+		})
+	}
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is everything one harness run produced; --json prints it.
+type Report struct {
+	Meta    Meta      `json:"meta"`
+	Inputs  []*Input  `json:"inputs"`
+	Results []Result  `json:"results"`
+	Summary []Summary `json:"summary"`
+	Ratios  []Ratio   `json:"ratios"`
+}
+
+// Meta describes the run's conditions.
+type Meta struct {
+	Started   time.Time           `json:"started"`
+	GoVersion string              `json:"go_version"`
+	Platform  string              `json:"platform"`
+	CPUs      int                 `json:"cpus"`
+	Rounds    int                 `json:"rounds"`
+	Backend   string              `json:"backend"`
+	ColdCache bool                `json:"cold_cache"`
+	Tools     map[string]ToolInfo `json:"tools"`
+}
+
+// ToolInfo records what ran as a tool.
+type ToolInfo struct {
+	Binary   string `json:"binary"`
+	Version  string `json:"version"`
+	Settings string `json:"settings"`
+}
+
+// writeJSON writes the report as indented JSON.
+func writeJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+// writeTable renders, per input, the medians of every tool and phase and the headline
+// ratios (cairn over peer: below 1 is better for cairn).
+func writeTable(w io.Writer, r *Report) error {
+	for _, in := range r.Inputs {
+		fmt.Fprintf(w, "\n== %s: %s image, %s allocated; gen2 = %s; %d round(s), %s cache\n",
+			in.Name, formatBytes(in.Size), formatBytes(in.AllocGen1), gen2Desc(in), r.Meta.Rounds, cacheDesc(r.Meta.ColdCache))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "phase\ttool\tn\twall\tMB/s\tcpu\tpeak rss\trepo\tobjects\t")
+		for _, s := range r.Summary {
+			if s.Input != in.Name {
+				continue
+			}
+			if s.Skipped || s.N == 0 {
+				what := "failed"
+				if s.Skipped {
+					what = "skipped"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t0\t%s\t\t\t\t\t\t\n", s.Phase, s.Tool, what)
+				continue
+			}
+			mbps := ""
+			if s.MBps > 0 {
+				mbps = fmt.Sprintf("%.1f", s.MBps)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", s.Phase, s.Tool, s.N,
+				fmtSec(s.WallSec), mbps, fmtSec(s.CPUSec), formatBytes(int64(s.MaxRSS)),
+				formatBytes(int64(s.RepoBytes)), s.Objects)
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("write table: %w", err)
+		}
+		writeRatios(w, r.Ratios, in.Name)
+	}
+	failed := 0
+	for _, res := range r.Results {
+		if res.Status == StatusFailed {
+			failed++
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(w, "\n%d phase(s) FAILED:\n", failed)
+		for _, res := range r.Results {
+			if res.Status == StatusFailed {
+				fmt.Fprintf(w, "  %s round %d %s %s: %s\n", res.Input, res.Round, res.Tool, res.Phase, oneLine(res.Error, 300))
+			}
+		}
+	}
+	return nil
+}
+
+// writeRatios prints the ratio table of one input.
+func writeRatios(w io.Writer, all []Ratio, input string) {
+	var rs []Ratio
+	for _, r := range all {
+		if r.Input == input {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		fmt.Fprintln(w, "(no ratios: cairn or both peers missing)")
+		return
+	}
+	fmt.Fprintln(w, "\nratios cairn/peer (median; < 1 means cairn is faster / smaller)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\tmetric\t/kopia\t/restic\t/best-peer\tbest peer\t")
+	for _, r := range rs {
+		if r.Metric == MetricRepo && !repoPhase(r.Phase) {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Phase, r.Metric, fmtRatio(r.VsKopia),
+			fmtRatio(r.VsRestic), fmtRatio(r.VsBest), r.BestPeer)
+	}
+	_ = tw.Flush()
+}
+
+// repoPhase reports whether the repository size after ph is worth comparing.
+func repoPhase(ph Phase) bool {
+	return ph == PhaseFull || ph == PhaseIncr || ph == PhasePrune
+}
+
+func gen2Desc(in *Input) string {
+	if in.Kind == string(KindExt4) {
+		return fmt.Sprintf("%.3g%% of files changed, mkfs afresh", in.MutatePct)
+	}
+	return fmt.Sprintf("%.3g%% of 4 KiB blocks rewritten in place (%s)", in.MutatePct, formatBytes(in.Changed))
+}
+
+func cacheDesc(cold bool) string {
+	if cold {
+		return "cold"
+	}
+	return "warm"
+}
+
+func fmtSec(s float64) string {
+	switch {
+	case s >= 100:
+		return fmt.Sprintf("%.0fs", s)
+	case s >= 10:
+		return fmt.Sprintf("%.1fs", s)
+	default:
+		return fmt.Sprintf("%.2fs", s)
+	}
+}
+
+func fmtRatio(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", *v)
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return s
+}

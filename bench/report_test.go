@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func sampleReport() *Report {
+	rs := []Result{
+		res("cairn", PhaseFull, 0, 1, StatusOK),
+		res("kopia", PhaseFull, 0, 2, StatusOK),
+		res("restic", PhaseFull, 0, 4, StatusOK),
+		res("cairn", PhaseRestore, 0, 1, StatusOK),
+		res("kopia", PhaseRestore, 0, 0.5, StatusOK),
+		res("restic", PhaseRestore, 0, 2, StatusFailed),
+		res("cairn", PhaseCheck, 0, 0, StatusSkipped),
+	}
+	rs[5].Error = "restored image differs from the source"
+	r := &Report{Meta: Meta{Rounds: 1, ColdCache: true},
+		Inputs:  []*Input{{Name: "in", Kind: "mixed", Size: 100e6, AllocGen1: 100e6, MutatePct: 3, Changed: 3e6}},
+		Results: rs}
+	r.Summary = summarize(rs)
+	r.Ratios = ratios(r.Summary)
+	return r
+}
+
+func TestWriteTable(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeTable(&b, sampleReport()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"== in:", "3% of 4 KiB blocks rewritten", "cold cache",
+		"backup-full", "MB/s", "100.0", // cairn: 100 MB in 1 s
+		"ratios cairn/peer", "0.50", "0.25", // wall vs kopia and restic
+		"skipped", "1 phase(s) FAILED", "restored image differs",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestWriteJSONRoundTrip(t *testing.T) {
+	var b bytes.Buffer
+	in := sampleReport()
+	if err := writeJSON(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	var out Report
+	if err := json.Unmarshal(b.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Results) != len(in.Results) || out.Results[5].Status != StatusFailed || len(out.Ratios) != len(in.Ratios) {
+		t.Errorf("round trip lost data: %d results, %d ratios", len(out.Results), len(out.Ratios))
+	}
+	if !strings.Contains(b.String(), `"cairn_over_best_peer"`) {
+		t.Error("JSON lacks the best-peer ratio")
+	}
+}
+
+func TestWriteSVG(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rs    []Ratio
+		rects int
+	}{
+		{"sample", sampleReport().Ratios, 1 + 3 + 2}, // background, full x2 + restore x1, legend x2
+		{"empty", nil, 1 + 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := writeSVG(&b, "t <&>", tc.rs, false); err != nil {
+				t.Fatal(err)
+			}
+			d := xml.NewDecoder(&b)
+			rects := 0
+			for {
+				tok, err := d.Token()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("invalid SVG XML: %v", err)
+				}
+				if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
+					rects++
+				}
+			}
+			if rects != tc.rects {
+				t.Errorf("%d rects, want %d", rects, tc.rects)
+			}
+		})
+	}
+}
+
+func TestNiceStep(t *testing.T) {
+	for _, tc := range []struct{ max, want float64 }{{1.25, 0.5}, {3, 1}, {12, 5}, {0.4, 0.1}} {
+		if got := niceStep(tc.max); got != tc.want {
+			t.Errorf("niceStep(%g) = %g, want %g", tc.max, got, tc.want)
+		}
+	}
+}

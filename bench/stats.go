@@ -1,0 +1,245 @@
+package main
+
+import (
+	"slices"
+)
+
+// Phase names a measured step of a tool run, in execution order.
+type Phase string
+
+// The phases of one tool run.
+const (
+	PhaseInit      Phase = "init"
+	PhaseFull      Phase = "backup-full"
+	PhaseIncr      Phase = "backup-incr"
+	PhaseSnapshots Phase = "snapshots"
+	PhaseRestore   Phase = "restore"
+	PhaseCheck     Phase = "check"
+	PhasePrune     Phase = "prune"
+)
+
+// Phases lists every phase in execution order.
+var Phases = []Phase{PhaseInit, PhaseFull, PhaseIncr, PhaseSnapshots, PhaseRestore, PhaseCheck, PhasePrune}
+
+// Result statuses.
+const (
+	StatusOK      = "ok"
+	StatusSkipped = "skipped" // the tool does not offer the phase
+	StatusFailed  = "failed"
+)
+
+// Result is the raw measurement of one phase of one tool run.
+type Result struct {
+	Input         string  `json:"input"`
+	Tool          string  `json:"tool"`
+	Round         int     `json:"round"`
+	Position      int     `json:"position"` // 0-based place of the tool in the round's order
+	Phase         Phase   `json:"phase"`
+	Status        string  `json:"status"`
+	Error         string  `json:"error,omitempty"`
+	WallSec       float64 `json:"wall_seconds"`
+	UserSec       float64 `json:"user_seconds"`
+	SysSec        float64 `json:"sys_seconds"`
+	MaxRSS        int64   `json:"max_rss_bytes"`
+	Commands      int     `json:"commands"`
+	RepoBytes     int64   `json:"repo_bytes"`      // apparent size of the repository after the phase
+	RepoDiskBytes int64   `json:"repo_disk_bytes"` // allocated size of the repository after the phase
+	Objects       int     `json:"objects_written"` // repository files created or changed by the phase
+	RepoFiles     int     `json:"repo_files"`      // repository files after the phase
+	SourceBytes   int64   `json:"source_bytes"`    // image bytes the phase processed (0 if none)
+}
+
+// CPUSec is user plus system time.
+func (r Result) CPUSec() float64 { return r.UserSec + r.SysSec }
+
+// Summary is the median over rounds of one (input, tool, phase).
+type Summary struct {
+	Input     string  `json:"input"`
+	Tool      string  `json:"tool"`
+	Phase     Phase   `json:"phase"`
+	N         int     `json:"n"` // successful rounds
+	Skipped   bool    `json:"skipped,omitempty"`
+	WallSec   float64 `json:"wall_seconds"`
+	CPUSec    float64 `json:"cpu_seconds"`
+	MaxRSS    float64 `json:"max_rss_bytes"`
+	RepoBytes float64 `json:"repo_bytes"`
+	Objects   float64 `json:"objects_written"`
+	MBps      float64 `json:"mb_per_second,omitempty"` // source MB (10^6) per wall second
+}
+
+// Metric names a summarized quantity for which lower is better.
+type Metric string
+
+// The metrics ratios are computed for.
+const (
+	MetricWall Metric = "wall"
+	MetricCPU  Metric = "cpu"
+	MetricRSS  Metric = "rss"
+	MetricRepo Metric = "repo"
+)
+
+// Metrics lists the ratio metrics in display order.
+var Metrics = []Metric{MetricWall, MetricCPU, MetricRSS, MetricRepo}
+
+func (s Summary) value(m Metric) float64 {
+	switch m {
+	case MetricWall:
+		return s.WallSec
+	case MetricCPU:
+		return s.CPUSec
+	case MetricRSS:
+		return s.MaxRSS
+	case MetricRepo:
+		return s.RepoBytes
+	}
+	return 0
+}
+
+// Ratio compares cairn with the peers on one metric of one phase: cairn's median
+// divided by the peer's, so below 1 means cairn is better. A nil field means a side is
+// missing (tool not run, phase failed or skipped, or a zero denominator).
+type Ratio struct {
+	Input    string   `json:"input"`
+	Phase    Phase    `json:"phase"`
+	Metric   Metric   `json:"metric"`
+	VsKopia  *float64 `json:"cairn_over_kopia,omitempty"`
+	VsRestic *float64 `json:"cairn_over_restic,omitempty"`
+	VsBest   *float64 `json:"cairn_over_best_peer,omitempty"`
+	BestPeer string   `json:"best_peer,omitempty"`
+}
+
+// median returns the median of xs (the mean of the middle two for an even count), or 0
+// for none. xs is not modified.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// summarize computes the per-(input, tool, phase) medians over successful rounds,
+// ordered by input and tool (first appearance) and then phase.
+func summarize(results []Result) []Summary {
+	type key struct {
+		input, tool string
+		phase       Phase
+	}
+	var order []key
+	groups := map[key][]Result{}
+	inputRank, toolRank := map[string]int{}, map[string]int{}
+	for _, r := range results {
+		if _, ok := inputRank[r.Input]; !ok {
+			inputRank[r.Input] = len(inputRank)
+		}
+		if _, ok := toolRank[r.Tool]; !ok {
+			toolRank[r.Tool] = len(toolRank)
+		}
+		k := key{r.Input, r.Tool, r.Phase}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	slices.SortFunc(order, func(a, b key) int {
+		if d := inputRank[a.input] - inputRank[b.input]; d != 0 {
+			return d
+		}
+		if d := toolRank[a.tool] - toolRank[b.tool]; d != 0 {
+			return d
+		}
+		return slices.Index(Phases, a.phase) - slices.Index(Phases, b.phase)
+	})
+	out := make([]Summary, 0, len(order))
+	for _, k := range order {
+		s := Summary{Input: k.input, Tool: k.tool, Phase: k.phase}
+		var wall, cpu, rss, repo, objs []float64
+		var src int64
+		skipped := 0
+		for _, r := range groups[k] {
+			switch r.Status {
+			case StatusSkipped:
+				skipped++
+				continue
+			case StatusOK:
+			default:
+				continue
+			}
+			wall = append(wall, r.WallSec)
+			cpu = append(cpu, r.CPUSec())
+			rss = append(rss, float64(r.MaxRSS))
+			repo = append(repo, float64(r.RepoBytes))
+			objs = append(objs, float64(r.Objects))
+			src = r.SourceBytes
+		}
+		s.N = len(wall)
+		s.Skipped = skipped > 0 && s.N == 0
+		s.WallSec, s.CPUSec, s.MaxRSS = median(wall), median(cpu), median(rss)
+		s.RepoBytes, s.Objects = median(repo), median(objs)
+		if src > 0 && s.WallSec > 0 {
+			s.MBps = float64(src) / 1e6 / s.WallSec
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// peers are the tools cairn is compared with.
+var peers = []string{"kopia", "restic"}
+
+// ratios computes cairn/kopia, cairn/restic and cairn/best-peer for every metric of
+// every phase that cairn and at least one peer completed.
+func ratios(sums []Summary) []Ratio {
+	type key struct {
+		input, tool string
+		phase       Phase
+	}
+	idx := map[key]Summary{}
+	var inputs []string
+	for _, s := range sums {
+		idx[key{s.Input, s.Tool, s.Phase}] = s
+		if !slices.Contains(inputs, s.Input) {
+			inputs = append(inputs, s.Input)
+		}
+	}
+	var out []Ratio
+	for _, in := range inputs {
+		for _, ph := range Phases {
+			c, ok := idx[key{in, "cairn", ph}]
+			if !ok || c.N == 0 {
+				continue
+			}
+			for _, m := range Metrics {
+				r := Ratio{Input: in, Phase: ph, Metric: m}
+				best, bestName := 0.0, ""
+				for _, p := range peers {
+					ps, ok := idx[key{in, p, ph}]
+					if !ok || ps.N == 0 || ps.value(m) <= 0 {
+						continue
+					}
+					v := c.value(m) / ps.value(m)
+					if p == "kopia" {
+						r.VsKopia = &v
+					} else {
+						r.VsRestic = &v
+					}
+					if bestName == "" || ps.value(m) < best {
+						best, bestName = ps.value(m), p
+					}
+				}
+				if bestName == "" {
+					continue
+				}
+				v := c.value(m) / best
+				r.VsBest, r.BestPeer = &v, bestName
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
