@@ -15,15 +15,15 @@ func TestDefaultParams(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if p.Algorithm != AlgorithmRabin || p.MinSize != 512<<10 || p.MaxSize != 8<<20 || p.AverageBits != 20 || p.Key != nil {
+	if p.Algorithm != AlgorithmFastCDC || p.MinSize != 512<<10 || p.MaxSize != 8<<20 || p.AverageBits != 20 || len(p.Key) != KeySize || p.Polynomial != 0 {
 		t.Fatalf("defaults %+v", p)
 	}
 	q, err := DefaultParams()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Polynomial == q.Polynomial {
-		t.Fatal("two DefaultParams share a polynomial")
+	if string(p.Key) == string(q.Key) {
+		t.Fatal("two DefaultParams share a key")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -21,7 +22,7 @@ type initSummary struct {
 }
 
 func (a *app) initCmd() *cobra.Command {
-	var compression string
+	var compression, chunker string
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a new repository",
@@ -36,15 +37,17 @@ including you. Keep it safe.
 init refuses to touch a location that already holds a repository (exit code 4).`,
 		Example: `  cairn init --repo /backups/repo
   CAIRN_REPO=/backups/repo CAIRN_PASSWORD_FILE=/etc/cairn/password cairn init
-  cairn init --repo /backups/repo --compression better`,
+  cairn init --repo /backups/repo --compression better
+  cairn init --repo /backups/repo --chunker rabin`,
 		Args: exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runInit(cmd.Context(), compression) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runInit(cmd.Context(), compression, chunker) },
 	}
 	cmd.Flags().StringVar(&compression, "compression", "fastest", `zstd level for stored data: "fastest", "default", "better" or "off"`)
+	cmd.Flags().StringVar(&chunker, "chunker", chunk.DefaultAlgorithm, `content-defined chunking: "fastcdc" (fast, keyed gear hash) or "rabin" (restic's Rabin fingerprint)`)
 	return cmd
 }
 
-func (a *app) runInit(ctx context.Context, compression string) error {
+func (a *app) runInit(ctx context.Context, compression, chunker string) error {
 	loc, err := a.location()
 	if err != nil {
 		return err
@@ -53,6 +56,10 @@ func (a *app) runInit(ctx context.Context, compression string) error {
 	case "fastest", "default", "better", "off":
 	default:
 		return usagef(`--compression must be "fastest", "default", "better" or "off", not %q`, compression)
+	}
+	params, err := chunk.DefaultParamsFor(chunker)
+	if err != nil {
+		return usagef(`--chunker must be "fastcdc" or "rabin", not %q`, chunker)
 	}
 	kdf, err := a.kdfParams()
 	if err != nil {
@@ -63,7 +70,7 @@ func (a *app) runInit(ctx context.Context, compression string) error {
 		return err
 	}
 	defer clear(pw)
-	r, err := repo.Init(ctx, loc, repo.InitOptions{Password: pw, Compression: compression, KDF: kdf,
+	r, err := repo.Init(ctx, loc, repo.InitOptions{Password: pw, Compression: compression, KDF: kdf, Chunker: &params,
 		CacheDir: a.cacheDir, Logger: a.log})
 	if err != nil {
 		return err
