@@ -13,6 +13,12 @@
 // packs and the snapshot last, so an interrupted backup records nothing and leaves a consistent
 // repository (its packs are reused by the next run when their index was written).
 //
+// Maintenance (docs/LIFECYCLE.md): Forget applies retention policies to snapshots, Prune frees
+// unreferenced data in two phases with a grace period so it is safe beside running backups,
+// Check verifies structure (and with ReadData every blob), and RepairIndex, RepairPacks and
+// RepairSnapshots rebuild what can be rebuilt, deleting nothing unless forced. Locks (Locks,
+// RemoveLocks) are objects in the repository: backups share, prune and repair exclude.
+//
 // The on-storage format is specified in docs/FORMAT.md. Storage backends implement
 // repo/backend.Backend; a location string selects one (a directory path is the embedded
 // default).

@@ -18,6 +18,7 @@ const (
 	exitRepository  = 4
 	exitNotFound    = 5
 	exitCorrupt     = 6
+	exitLocked      = 7
 	exitInterrupted = 130
 )
 
@@ -29,7 +30,8 @@ const exitCodesHelp = `Exit codes:
   3    wrong password
   4    no repository at --repo (or, for init, a repository already exists there)
   5    snapshot not found
-  6    repository data is corrupt (failed authentication or did not decode)
+  6    repository data is corrupt (failed authentication or did not decode), or check found problems
+  7    repository is locked by another process (see 'cairn unlock --list')
   130  interrupted (SIGINT/SIGTERM); an interrupted backup records nothing`
 
 // usageError marks errors in how cairn was invoked; they exit with code 2.
@@ -60,6 +62,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitNotFound
 	case errors.Is(err, repo.ErrCorrupt):
 		return exitCorrupt
+	case errors.Is(err, repo.ErrLocked):
+		return exitLocked
 	case ctx.Err() != nil:
 		// Interrupted, and the error says so only indirectly (e.g. a closed pipe).
 		return exitInterrupted
@@ -82,6 +86,7 @@ var hints = []struct {
 	{repo.ErrLastKey, "add another key first with 'cairn key add'"},
 	{repo.ErrCurrentKey, "open the repository with another password to remove this key, or use 'cairn key passwd'"},
 	{repo.ErrKeyNotFound, "list the keys with 'cairn key list'"},
+	{repo.ErrLocked, "another cairn process holds a conflicting lock; 'cairn unlock --list' shows it, 'cairn unlock' removes stale ones"},
 	{backend.ErrNotFound, "list what is stored with 'cairn ls snapshots|index|packs|keys'"},
 }
 

@@ -31,6 +31,7 @@ func TestExitCode(t *testing.T) {
 		{"repository exists", bg, fmt.Errorf("init: %w", repo.ErrRepositoryExists), exitRepository},
 		{"snapshot not found", bg, fmt.Errorf("x: %w", repo.ErrSnapshotNotFound), exitNotFound},
 		{"corrupt", bg, fmt.Errorf("x: %w", repo.ErrCorrupt), exitCorrupt},
+		{"locked", bg, fmt.Errorf("x: %w", repo.ErrLocked), exitLocked},
 		{"ambiguous is a plain error", bg, repo.ErrAmbiguousID, exitError},
 		{"canceled without interrupt is an error", bg, context.Canceled, exitError},
 		{"interrupted", cancelled, fmt.Errorf("backup: %w", context.Canceled), exitInterrupted},

@@ -120,7 +120,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetErr(a.stderr)
 
 	pf := root.PersistentFlags()
-	pf.StringVarP(&a.repoLocation, "repo", "r", "", "repository location: a directory (env "+envRepo+")")
+	pf.StringVarP(&a.repoLocation, "repo", "r", "", "repository location: a directory, s3://host:port/bucket/prefix, or a zones .yaml file (env "+envRepo+")")
 	pf.StringVar(&a.passwordFile, "password-file", "", "read the repository password from this file (env "+envPasswordFile+")")
 	pf.StringVar(&a.cacheDir, "cache-dir", "", `local cache directory, "off" to disable (env `+envCacheDir+`)`)
 	pf.BoolVar(&a.jsonOut, "json", false, "print JSON instead of text (progress as JSON lines on stderr)")
