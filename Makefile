@@ -24,9 +24,11 @@ vet:
 test-deps:
 	bash scripts/minio.sh
 
-# Short benchmarks: Go micro-benchmarks of every stage.
+# Short benchmarks: Go micro-benchmarks of every stage, then the side-by-side harness
+# (cairn vs kopia vs restic) on a small input. The full harness: go run ./bench --help.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200ms -benchmem ./chunk/ ./crypto/ ./erasure/ ./index/ ./repo/
+	$(GO) run ./bench --short
 
 # Run every fuzz target briefly (FUZZTIME per target).
 FUZZTIME ?= 15s
