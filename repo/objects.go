@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -108,17 +107,6 @@ func (r *Repository) loadObject(ctx context.Context, bt backend.Type, t byte, id
 		return nil, fmt.Errorf("%w: %s: content does not match its name (truncated or modified)", ErrCorrupt, h)
 	}
 	return r.openObject(t, sealed, h.String())
-}
-
-func (r *Repository) loadJSON(ctx context.Context, bt backend.Type, t byte, id ids.ID, v any) error {
-	b, err := r.loadObject(ctx, bt, t, id)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%w: %s/%s: %v", ErrCorrupt, bt, id, err)
-	}
-	return nil
 }
 
 // isCorrupt reports whether err means the repository data was bad (as opposed to I/O failure).

@@ -33,6 +33,18 @@ type Config struct {
 	Compression string       `json:"compression"`
 }
 
+// decodeConfig parses and validates the plaintext of the config object.
+func decodeConfig(b []byte) (Config, error) {
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Config{}, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
 func (c *Config) validate() error {
 	if c.Version != FormatVersion {
 		return fmt.Errorf("%w: config says version %d", ErrUnsupportedVersion, c.Version)
@@ -247,10 +259,7 @@ func open(ctx context.Context, be backend.Backend, opts OpenOptions) (*Repositor
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", loc, err)
 	}
-	if err := json.Unmarshal(b, &r.cfg); err != nil {
-		return nil, fmt.Errorf("open %s: %w: config: %v", loc, ErrCorrupt, err)
-	}
-	if err := r.cfg.validate(); err != nil {
+	if r.cfg, err = decodeConfig(b); err != nil {
 		return nil, fmt.Errorf("open %s: %w", loc, err)
 	}
 	if r.comp, err = newCompressor(r.cfg.Compression); err != nil {

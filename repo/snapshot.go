@@ -40,9 +40,18 @@ type BackupStats struct {
 }
 
 func (r *Repository) loadSnapshot(ctx context.Context, id ID) (*Snapshot, error) {
-	var s Snapshot
-	if err := r.loadJSON(ctx, backend.Snapshot, typeSnapshot, id, &s); err != nil {
+	b, err := r.loadObject(ctx, backend.Snapshot, typeSnapshot, id)
+	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", id.Short(), err)
+	}
+	return decodeSnapshot(id, b)
+}
+
+// decodeSnapshot parses and validates the plaintext of snapshot object id.
+func decodeSnapshot(id ID, b []byte) (*Snapshot, error) {
+	var s Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w: %v", id.Short(), ErrCorrupt, err)
 	}
 	if s.Version != FormatVersion {
 		return nil, fmt.Errorf("snapshot %s: %w (version %d)", id.Short(), ErrUnsupportedVersion, s.Version)
