@@ -19,6 +19,7 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	"$$(bash scripts/staticcheck.sh)" $(PKGS)
 
 # Build (once, cached) the pinned MinIO server used by integration tests and print its path.
 test-deps:

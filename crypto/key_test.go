@@ -11,15 +11,6 @@ import (
 	"github.com/zeebo/blake3"
 )
 
-func mustHex(tb testing.TB, s string) []byte {
-	tb.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
 // TestBLAKE3Vectors checks the two BLAKE3 modes we rely on against the official test vectors
 // (input length 1024), so a swapped or broken BLAKE3 implementation is caught.
 func TestBLAKE3Vectors(t *testing.T) {

@@ -3,7 +3,6 @@ package repo
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -112,17 +111,6 @@ func mixedVolume(n int, seed uint64) []byte {
 		}
 	}
 	return b
-}
-
-func sum(b []byte) [32]byte { return sha256.Sum256(b) }
-
-func writeFile(t testing.TB, data []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "vol.img")
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 func backupBytes(t testing.TB, r *Repository, data []byte, name string) *Snapshot {
