@@ -26,10 +26,11 @@ const (
 
 // Lock kinds.
 const (
-	LockBackup = "backup" // shared; never waits for or blocks another lock
-	LockPrune  = "prune"  // exclusive
-	LockCheck  = "check"  // shared with backups and other checks; conflicts with exclusive locks
-	LockRepair = "repair" // exclusive
+	LockBackup  = "backup"  // shared; never waits for or blocks another lock
+	LockPrune   = "prune"   // exclusive
+	LockCheck   = "check"   // shared with backups and other checks; conflicts with exclusive locks
+	LockRepair  = "repair"  // exclusive
+	LockRestore = "restore" // shared like check: blocks prune and repair, which would remove packs it reads
 )
 
 var (
@@ -279,11 +280,17 @@ func (r *Repository) acquireLock(ctx context.Context, kind string, exclusive boo
 }
 
 func (r *Repository) saveLock(ctx context.Context, info lockJSON) (string, error) {
-	payload, err := json.Marshal(&info)
+	return r.saveLockObject(ctx, typeLock, &info, "lock")
+}
+
+// saveLockObject seals v as JSON in an object of type t under a new random name in locks/,
+// with a create-only save.
+func (r *Repository) saveLockObject(ctx context.Context, t byte, v any, what string) (string, error) {
+	payload, err := json.Marshal(v)
 	if err != nil {
 		return "", err
 	}
-	sealed, err := r.sealObject(typeLock, payload)
+	sealed, err := r.sealObject(t, payload)
 	if err != nil {
 		return "", err
 	}
@@ -292,7 +299,7 @@ func (r *Repository) saveLock(ctx context.Context, info lockJSON) (string, error
 		return "", err
 	}
 	if err := r.be.SaveNew(ctx, backend.Handle{Type: backend.Lock, Name: name}, sealed); err != nil {
-		return "", fmt.Errorf("save lock: %w", err)
+		return "", fmt.Errorf("save %s: %w", what, err)
 	}
 	return name, nil
 }
@@ -433,20 +440,5 @@ func (r *Repository) pendingPacks(ctx context.Context) (map[ids.ID]struct{}, err
 
 func (r *Repository) savePending(ctx context.Context, p pendingJSON) (string, error) {
 	p.Version = 1
-	payload, err := json.Marshal(&p)
-	if err != nil {
-		return "", err
-	}
-	sealed, err := r.sealObject(typePending, payload)
-	if err != nil {
-		return "", err
-	}
-	name, err := randomName()
-	if err != nil {
-		return "", err
-	}
-	if err := r.be.SaveNew(ctx, backend.Handle{Type: backend.Lock, Name: name}, sealed); err != nil {
-		return "", fmt.Errorf("save pending-deletion record: %w", err)
-	}
-	return name, nil
+	return r.saveLockObject(ctx, typePending, &p, "pending-deletion record")
 }
