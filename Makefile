@@ -10,10 +10,14 @@ build:
 	$(GO) build -o bin/cairn ./cmd/cairn
 
 # Unit and integration tests with the race detector. Integration tests start real MinIO
-# servers; scripts/minio.sh builds the pinned binary first (cached) so its build time is not
-# counted against test timeouts.
+# servers and a real kube-apiserver + etcd; scripts/minio.sh and scripts/kube.sh build the
+# pinned binaries first (cached) so their build time is not counted against test timeouts.
 test: vet
-	CAIRN_MINIO_BIN="$$(bash scripts/minio.sh)" $(GO) test -race -timeout 25m -count=1 $(PKGS)
+	CAIRN_MINIO_BIN="$$(bash scripts/minio.sh)" \
+	CAIRN_KUBE_APISERVER_BIN="$$(bash scripts/kube.sh apiserver)" \
+	CAIRN_ETCD_BIN="$$(bash scripts/kube.sh etcd)" \
+	CAIRN_KUBECTL_BIN="$$(bash scripts/kube.sh kubectl)" \
+	$(GO) test -race -timeout 25m -count=1 $(PKGS)
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -21,9 +25,10 @@ vet:
 	$(GO) vet $(PKGS)
 	"$$(bash scripts/staticcheck.sh)" $(PKGS)
 
-# Build (once, cached) the pinned MinIO server used by integration tests and print its path.
+# Build (once, cached) the pinned servers used by integration tests and print their paths.
 test-deps:
 	bash scripts/minio.sh
+	bash scripts/kube.sh
 
 # Short benchmarks: Go micro-benchmarks of every stage, then the side-by-side harness
 # (cairn vs kopia vs restic) on a small input. The full harness: go run ./bench --help.

@@ -7,6 +7,7 @@
 # Idempotent and safe to run concurrently: the build goes to a temporary file that is
 # renamed into place. Build output goes to stderr; stdout carries only the path.
 set -euo pipefail
+export GOWORK=off # the tools module is built on its own, whatever go.work the caller has
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/tools"
