@@ -20,6 +20,7 @@ import (
 	"github.com/cairnbackup/cairn/index"
 	"github.com/cairnbackup/cairn/internal/ids"
 	"github.com/cairnbackup/cairn/repo/backend"
+	"github.com/cairnbackup/cairn/repo/backend/zones"
 )
 
 // CheckOptions select how deep Check goes.
@@ -66,6 +67,8 @@ type CheckReport struct {
 	PacksRead      int   `json:"packs_read"`
 	BlobsRead      int64 `json:"blobs_read"`
 	BytesRead      int64 `json:"bytes_read"`
+	// Shards is the shard health of a zones repository (nil for other backends).
+	Shards *zones.ShardReport `json:"shards,omitempty"`
 
 	Errors          int            `json:"errors"`
 	Warnings        int            `json:"warnings"`
@@ -217,6 +220,9 @@ func (c *checkRun) run(ctx context.Context, opts CheckOptions) error {
 		return err
 	}
 	rep.StoredPacks = len(stored)
+	if err := c.checkShards(ctx, opts); err != nil {
+		return err
+	}
 	if opts.ReadData {
 		all := make([]ids.ID, 0, len(stored))
 		for id := range stored {

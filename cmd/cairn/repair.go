@@ -9,9 +9,12 @@ import (
 
 func (a *app) repairCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "repair index|snapshots|packs",
-		Short: "Rebuild the index, or deal with damaged snapshots and packs",
-		Long: `repair index      rebuild the index from the packs' own tables (safe, no data lost)
+		Use:   "repair [shards|index|snapshots|packs]",
+		Short: "Heal zone shards, rebuild the index, or deal with damaged snapshots and packs",
+		Long: `repair            on a zones repository: same as repair shards
+repair shards     rebuild missing (with --verify also corrupt) erasure shards and
+                  metadata copies in every reachable zone (zones repositories)
+repair index      rebuild the index from the packs' own tables (safe, no data lost)
 repair snapshots  report snapshots that need lost blobs; with --force rewrite them
                   with zeros in place of the lost chunks (tagged "repaired"), or
                   remove them when a chunk list itself is lost
@@ -24,9 +27,26 @@ repair index, check, repair packs [--force], repair snapshots [--force], check.`
   cairn repair packs          # report only
   cairn repair snapshots --force`,
 		Args: cobra.ArbitraryArgs,
-		RunE: groupRunE,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if loc, err := a.location(); len(args) == 0 && err == nil && isZonesLocation(loc) {
+				return a.runRepairShards(cmd.Context(), false)
+			}
+			return groupRunE(cmd, args)
+		},
 	}
-	var forceSnaps, forcePacks bool
+	var forceSnaps, forcePacks, verifyShards bool
+	shards := &cobra.Command{
+		Use: "shards [--verify]", Short: "Rebuild missing or corrupt shards and copies (zones repositories)", Args: exactArgs(),
+		Long: `List every zone and rebuild the shards and metadata copies that reachable zones
+lack, from the other zones (Reed-Solomon reconstruction); with --verify read and check
+every shard and copy first, so corrupt ones are rebuilt too. Degraded-write records are
+cleared once their objects are whole. Fails (exit 1) if something could not be healed,
+e.g. a zone is still down. Safe while backups and restores run.`,
+		Example: `  cairn repair --repo zones.yaml
+  cairn repair shards --verify --repo zones.yaml`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runRepairShards(cmd.Context(), verifyShards) },
+	}
+	shards.Flags().BoolVar(&verifyShards, "verify", false, "read and verify every shard and copy, rebuilding corrupt ones too")
 	idx := &cobra.Command{
 		Use: "index", Short: "Rebuild the index from the packs", Args: exactArgs(),
 		Long: `Read the table of every pack (verifying its hash and authentication), write a
@@ -57,7 +77,7 @@ changes.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runRepair(cmd.Context(), "packs", forcePacks) },
 	}
 	packs.Flags().BoolVar(&forcePacks, "force", false, "salvage intact blobs and remove damaged packs")
-	cmd.AddCommand(idx, snaps, packs)
+	cmd.AddCommand(shards, idx, snaps, packs)
 	return cmd
 }
 
