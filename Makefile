@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test vet test-deps bench fuzz clean
+.PHONY: all build test vet test-deps bench fuzz image clean
 
 all: build
 
@@ -44,6 +44,13 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Container image for the agent and mover, built without a Docker daemon: a static binary on
+# an empty base, written as an OCI tarball (bin/cairn-image.tar; docker load / crane push it).
+# With Docker: docker build -t cairn .
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/cairn-static ./cmd/cairn
+	$(GO) run ./internal/ociimage/cmd/mkimage -binary bin/cairn-static -out bin/cairn-image.tar
 
 clean:
 	rm -rf bin

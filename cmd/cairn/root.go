@@ -134,6 +134,9 @@ func (a *app) rootCmd() *cobra.Command {
 		a.keyCmd(), a.quickstartCmd(), a.versionCmd(),
 	)
 	root.AddCommand(a.forgetCmd(), a.pruneCmd(), a.checkCmd(), a.repairCmd(), a.unlockCmd())
+	root.AddCommand(a.k8sCmd())
+	root.AddCommand(a.moverCmd())
+	root.AddCommand(a.zonesCmd())
 	root.AddCommand(a.extraCmds...)
 	return root
 }

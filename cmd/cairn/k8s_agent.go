@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/k8sagent"
+)
+
+func (a *app) k8sAgentCmd(kf *k8sFlags) *cobra.Command {
+	var (
+		namespaces string
+		interval   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "agent [--namespaces a,b] [--interval D]",
+		Short: "Run in-cluster: back up namespaces on an interval",
+		Long: `The in-cluster agent (deploy/agent.yaml): back up each namespace of
+--namespaces (env CAIRN_NAMESPACES) now and then every --interval (env
+CAIRN_INTERVAL), until stopped. A failed backup is logged and retried at the
+next interval.`,
+		Example: `  cairn k8s agent --namespaces shop,crm --interval 6h
+  CAIRN_NAMESPACES=shop CAIRN_INTERVAL=24h cairn k8s agent`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("namespaces") {
+				namespaces = a.getenv("CAIRN_NAMESPACES")
+			}
+			if !cmd.Flags().Changed("interval") {
+				if v := a.getenv("CAIRN_INTERVAL"); v != "" {
+					d, err := time.ParseDuration(v)
+					if err != nil {
+						return usagef("CAIRN_INTERVAL: %v", err)
+					}
+					interval = d
+				}
+			}
+			var list []string
+			for _, n := range strings.Split(namespaces, ",") {
+				if n = strings.TrimSpace(n); n != "" {
+					list = append(list, n)
+				}
+			}
+			if len(list) == 0 || interval <= 0 {
+				return usagef("the agent needs --namespaces and a positive --interval")
+			}
+			return a.runK8sAgent(cmd.Context(), kf, list, interval)
+		},
+	}
+	cmd.Flags().StringVar(&namespaces, "namespaces", "", "comma-separated namespaces to back up (env CAIRN_NAMESPACES)")
+	cmd.Flags().DurationVar(&interval, "interval", 24*time.Hour, "time between backups (env CAIRN_INTERVAL)")
+	return cmd
+}
+
+func (a *app) runK8sAgent(ctx context.Context, kf *k8sFlags, namespaces []string, interval time.Duration) error {
+	r, err := a.openRepo(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	ag, err := a.k8sAgent(kf, r)
+	if err != nil {
+		return err
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for _, ns := range namespaces {
+			_, snap, err := ag.Backup(ctx, k8sagent.BackupOptions{Namespace: ns, Parallel: kf.parallel})
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err != nil {
+				a.log.Error("backup failed", "namespace", ns, "error", err)
+				continue
+			}
+			a.log.Warn("backup stored", "namespace", ns, "snapshot", snap.ID.Short())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
