@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test vet test-deps bench fuzz image clean
+.PHONY: all build test vet test-deps bench bench-zones fuzz image clean
 
 all: build
 
@@ -35,6 +35,11 @@ test-deps:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 200ms -benchmem ./chunk/ ./crypto/ ./erasure/ ./index/ ./repo/
 	$(GO) run ./bench --short
+
+# Backup/restore throughput with 4+2 erasure over six local MinIO servers, healthy and with
+# two zones killed (CAIRN_BENCH_ZONES_MIB, default 256).
+bench-zones:
+	CAIRN_BENCH_ZONES=1 CAIRN_MINIO_BIN="$$(bash scripts/minio.sh)" $(GO) test -run '^TestZonesThroughput$$' -count=1 -v -timeout 30m ./repo/
 
 # Run every fuzz target briefly (FUZZTIME per target).
 FUZZTIME ?= 15s

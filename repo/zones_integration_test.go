@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +20,8 @@ import (
 	"github.com/cairnbackup/cairn/repo/backend"
 	"github.com/cairnbackup/cairn/repo/backend/mem"
 	"github.com/cairnbackup/cairn/repo/backend/zones"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // writeZonesFile writes a zones.yaml for the servers (k+m erasure) and sets the credential
@@ -378,4 +381,67 @@ func TestZonesThroughput(t *testing.T) {
 	start = time.Now()
 	backupBytes(t, r3, vol2, "bench2")
 	t.Logf("backup %d MiB, one zone down: %s (%s)", mib, time.Since(start).Round(time.Millisecond), rate(time.Since(start)))
+}
+
+// TestZonesLifecycleMinIO: forget, prune and check work on a zones repository over real
+// MinIO servers: prune deletes every shard of the packs it frees, and what is kept restores.
+func TestZonesLifecycleMinIO(t *testing.T) {
+	srvs := miniotest.Start(t, 6)
+	loc := writeZonesFile(t, srvs, 4, 2)
+	ctx := context.Background()
+	r, err := Init(ctx, loc, testInitOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	vols := [][]byte{mixedVolume(3<<20+1, 21), mixedVolume(3<<20+2, 22), mixedVolume(3<<20+3, 23)}
+	snaps := make([]*Snapshot, len(vols))
+	for i, v := range vols {
+		snaps[i] = backupBytes(t, r, v, fmt.Sprintf("vol%d", i))
+	}
+	shardsBefore := countShardObjects(t, srvs)
+	if err := r.RemoveSnapshots(ctx, []ID{snaps[1].ID}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Prune(ctx, PruneOptions{Grace: -1, RepackThreshold: 0.5})
+	if err != nil {
+		t.Fatalf("prune: %v", err)
+	}
+	if res.DeletedPacks == 0 {
+		t.Fatalf("prune freed nothing: %+v", res)
+	}
+	if after := countShardObjects(t, srvs); after >= shardsBefore {
+		t.Fatalf("shard objects: %d before prune, %d after", shardsBefore, after)
+	}
+	rep, err := r.Check(ctx, CheckOptions{ReadData: true})
+	if err != nil || !rep.OK() || !rep.Shards.Healthy() {
+		t.Fatalf("check after prune: %v %+v", err, rep)
+	}
+	r2 := openZones(t, loc)
+	for _, i := range []int{0, 2} {
+		if !bytes.Equal(restoreBytes(t, r2, snaps[i].ID), vols[i]) {
+			t.Fatalf("snapshot %d differs after prune", i)
+		}
+	}
+}
+
+// countShardObjects counts the erasure shard objects stored in all servers' buckets.
+func countShardObjects(t testing.TB, srvs []*miniotest.Server) int {
+	t.Helper()
+	n := 0
+	for _, s := range srvs {
+		c, err := minio.New(s.Endpoint(), &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey(), s.SecretKey(), "")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for obj := range c.ListObjects(context.Background(), s.Bucket(), minio.ListObjectsOptions{Prefix: "repo/data/", Recursive: true}) {
+			if obj.Err != nil {
+				t.Fatal(obj.Err)
+			}
+			if _, _, ok := zones.ParseShardName(path.Base(obj.Key)); ok {
+				n++
+			}
+		}
+	}
+	return n
 }
