@@ -4,16 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairnbackup/cairn/internal/testserver"
 )
 
 // Environment variables that override the binaries' paths (scripts/kube.sh prints all three).
@@ -42,7 +41,7 @@ func findBinaries(t testing.TB) binaries {
 	t.Helper()
 	b, err := lookupBinaries()
 	if err != nil {
-		unavailable(t, "kube binaries: %v", err)
+		testserver.Unavailable(t, "kube binaries: %v", err)
 	}
 	return b
 }
@@ -57,12 +56,12 @@ func KubectlBinary(t testing.TB) string {
 	if p == "" {
 		out, err := scriptOutput()
 		if err != nil {
-			unavailable(t, "kubectl: %v", err)
+			testserver.Unavailable(t, "kubectl: %v", err)
 		}
 		p = out[EnvKubectlBinary]
 	}
-	if err := executable(p); err != nil {
-		unavailable(t, "kubectl: %s: %v", EnvKubectlBinary, err)
+	if err := testserver.Executable(p); err != nil {
+		testserver.Unavailable(t, "kubectl: %s: %v", EnvKubectlBinary, err)
 	}
 	return p
 }
@@ -88,7 +87,7 @@ func lookupBinaries() (binaries, error) {
 		}
 	}
 	for _, p := range []struct{ env, path string }{{EnvAPIServerBinary, b.apiserver}, {EnvEtcdBinary, b.etcd}} {
-		if err := executable(p.path); err != nil {
+		if err := testserver.Executable(p.path); err != nil {
 			return b, fmt.Errorf("%s: %w", p.env, err)
 		}
 	}
@@ -119,52 +118,10 @@ func runScript() (map[string]string, error) {
 	return out, nil
 }
 
-func executable(p string) error {
-	if p == "" {
-		return errors.New("no path")
-	}
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", p)
-	}
-	return nil
-}
-
-// findScript locates scripts/kube.sh by walking up from the working directory (a test runs
-// in its package directory), then from this source file.
 func findScript() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
+	p, err := testserver.FindScript("kube.sh")
+	if err != nil {
+		return "", fmt.Errorf("%w%s", err, "; set $"+EnvAPIServerBinary+" and $"+EnvEtcdBinary)
 	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		starts = append(starts, filepath.Dir(file))
-	}
-	for _, dir := range starts {
-		for {
-			p := filepath.Join(dir, "scripts", "kube.sh")
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return "", fmt.Errorf("scripts/kube.sh not found above the working directory; set $%s and $%s",
-		EnvAPIServerBinary, EnvEtcdBinary)
-}
-
-// unavailable skips t, or fails it when running in CI (CI=true).
-func unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("integration test cannot run in CI: "+format, args...)
-	}
-	t.Skipf("skipping integration test: "+format, args...)
+	return p, nil
 }

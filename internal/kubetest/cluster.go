@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/testserver"
+
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -38,7 +40,7 @@ type Cluster struct {
 	admin      keyPair
 	kubeconfig string
 
-	etcdLogs, apiLogs *tailBuffer
+	etcdLogs, apiLogs *testserver.TailBuffer
 	etcd, apiserver   *process
 }
 
@@ -55,8 +57,8 @@ func Start(t testing.TB) *Cluster {
 	dir := t.TempDir()
 	c := &Cluster{
 		t:        t,
-		etcdLogs: &tailBuffer{max: logTail},
-		apiLogs:  &tailBuffer{max: logTail},
+		etcdLogs: &testserver.TailBuffer{Max: logTail},
+		apiLogs:  &testserver.TailBuffer{Max: logTail},
 	}
 	// Cleanups run last-in first-out: log on failure, then stop, then remove dir.
 	t.Cleanup(c.stop)
@@ -69,7 +71,7 @@ func Start(t testing.TB) *Cluster {
 	defer cancel()
 	if err := c.start(ctx, bins, dir); err != nil {
 		c.stop()
-		unavailable(t, "start kube-apiserver and etcd: %v\n%s", err, c.Logs())
+		testserver.Unavailable(t, "start kube-apiserver and etcd: %v\n%s", err, c.Logs())
 	}
 	return c
 }
@@ -135,10 +137,10 @@ func (c *Cluster) startEtcd(ctx context.Context, bin, dataDir string) error {
 	var err error
 	for range 3 {
 		var clientPort, peerPort int
-		if clientPort, err = freePort(); err != nil {
+		if clientPort, err = testserver.FreePort(); err != nil {
 			return err
 		}
-		if peerPort, err = freePort(); err != nil {
+		if peerPort, err = testserver.FreePort(); err != nil {
 			return err
 		}
 		if err = os.RemoveAll(dataDir); err != nil {
@@ -171,7 +173,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, bin, pki string) error {
 	var err error
 	for range 3 {
 		var port int
-		if port, err = freePort(); err != nil {
+		if port, err = testserver.FreePort(); err != nil {
 			return err
 		}
 		c.host = "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))

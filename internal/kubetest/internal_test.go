@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/internal/testserver"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -84,7 +86,7 @@ func TestTailBuffer(t *testing.T) {
 		{[]string{"abc", "defgh", "ij"}, 8, "cdefghij"},
 		{[]string{"0123456789abcdef"}, 4, "cdef"},
 	} {
-		b := &tailBuffer{max: tc.max}
+		b := &testserver.TailBuffer{Max: tc.max}
 		for _, w := range tc.writes {
 			if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
 				t.Fatalf("Write(%q) = %d, %v", w, n, err)

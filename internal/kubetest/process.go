@@ -3,13 +3,13 @@ package kubetest
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cairnbackup/cairn/internal/testserver"
 )
 
 // logTail is how many bytes of each server's output Logs keeps.
@@ -26,11 +26,11 @@ type process struct {
 	name string
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
-	logs *tailBuffer
+	logs *testserver.TailBuffer
 }
 
 // startProcess starts bin with args, its output going to logs.
-func startProcess(name, bin string, args []string, logs *tailBuffer) (*process, error) {
+func startProcess(name, bin string, args []string, logs *testserver.TailBuffer) (*process, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = serverEnv()
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -89,36 +89,4 @@ func serverEnv() []string {
 		env = append(env, kv)
 	}
 	return append(env, "GOMAXPROCS=2")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer keeps the last max bytes written to it. Safe for concurrent writers.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

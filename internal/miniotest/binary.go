@@ -3,16 +3,15 @@ package miniotest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairnbackup/cairn/internal/testserver"
 )
 
 // EnvBinary names the environment variable that overrides the MinIO binary path.
@@ -30,14 +29,14 @@ func Binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() { binPath, binErr = findBinary() })
 	if binErr != nil {
-		unavailable(t, "minio binary: %v", binErr)
+		testserver.Unavailable(t, "minio binary: %v", binErr)
 	}
 	return binPath
 }
 
 func findBinary() (string, error) {
 	if p := os.Getenv(EnvBinary); p != "" {
-		if err := executable(p); err != nil {
+		if err := testserver.Executable(p); err != nil {
 			return "", fmt.Errorf("$%s: %w", EnvBinary, err)
 		}
 		return p, nil
@@ -56,54 +55,16 @@ func findBinary() (string, error) {
 		return "", fmt.Errorf("%s: %w: %s", script, err, strings.TrimSpace(stderr.String()))
 	}
 	p := strings.TrimSpace(stdout.String())
-	if err := executable(p); err != nil {
+	if err := testserver.Executable(p); err != nil {
 		return "", fmt.Errorf("%s printed %q: %w", script, p, err)
 	}
 	return p, nil
 }
 
-func executable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", p)
-	}
-	return nil
-}
-
-// findScript locates scripts/minio.sh by walking up from the working directory (a test
-// runs in its package directory), then from this source file.
 func findScript() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
+	p, err := testserver.FindScript("minio.sh")
+	if err != nil {
+		return "", fmt.Errorf("%w%s", err, "; set $"+EnvBinary)
 	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		starts = append(starts, filepath.Dir(file))
-	}
-	for _, dir := range starts {
-		for {
-			p := filepath.Join(dir, "scripts", "minio.sh")
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return "", errors.New("scripts/minio.sh not found above the working directory; set $" + EnvBinary)
-}
-
-// unavailable skips t, or fails it when running in CI (CI=true).
-func unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("integration test cannot run in CI: "+format, args...)
-	}
-	t.Skipf("skipping integration test: "+format, args...)
+	return p, nil
 }

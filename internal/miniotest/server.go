@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/testserver"
+
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -40,7 +42,7 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
-	logs *tailBuffer
+	logs *testserver.TailBuffer
 }
 
 // Start starts n independent MinIO servers, each with bucket BucketName, and stops them
@@ -58,7 +60,7 @@ func Start(t testing.TB, n int) []*Server {
 			bin:     bin,
 			dataDir: t.TempDir(),
 			certDir: t.TempDir(),
-			logs:    &tailBuffer{max: 32 << 10},
+			logs:    &testserver.TailBuffer{Max: 32 << 10},
 		}
 		servers[i] = s
 		t.Cleanup(s.stop)
@@ -67,7 +69,7 @@ func Start(t testing.TB, n int) []*Server {
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			unavailable(t, "minio server %d: %v\n%s", i, err, servers[i].logs.String())
+			testserver.Unavailable(t, "minio server %d: %v\n%s", i, err, servers[i].logs.String())
 		}
 	}
 	return servers
@@ -166,10 +168,10 @@ func (s *Server) stop() {
 func (s *Server) startFresh(ctx context.Context) error {
 	var err error
 	for range 3 {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = testserver.FreePort(); err != nil {
 			return err
 		}
-		if s.console, err = freePort(); err != nil {
+		if s.console, err = testserver.FreePort(); err != nil {
 			return err
 		}
 		lctx, cancel := context.WithTimeout(ctx, startTimeout)
@@ -288,36 +290,4 @@ func (s *Server) makeBucket(ctx context.Context) error {
 		return fmt.Errorf("create bucket %s: %w", BucketName, err)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer keeps the last max bytes written to it. Safe for concurrent writers.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }
