@@ -18,8 +18,6 @@ const (
 	packSaltSize   = 32
 	packDataStart  = packHeaderSize + packSaltSize
 	packTrailer    = 4
-	// maxTableEntry bounds one table entry: type, id, two uvarints, flags.
-	maxTableEntry = 1 + ids.Size + 2*binary.MaxVarintLen64 + 1
 )
 
 // packBuilder assembles one pack in memory.
