@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/cairnbackup/cairn/internal/kubetest"
 	"github.com/cairnbackup/cairn/k8sagent"
 )
 
@@ -99,6 +102,18 @@ func deployDryRun(t *testing.T, e *env) {
 	}
 	if c := job.Spec.Template.Spec.Containers[0]; c.Image != "cairn:test" || len(c.VolumeDevices) != 1 || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("mover Job from the template lost its settings: %+v", c)
+	}
+
+	// What the README tells a cluster admin to run, with the real kubectl (the namespace
+	// exists now, so every object is validated by the server).
+	kubectl := kubetest.KubectlBinary(t)
+	out, err := exec.CommandContext(e.ctx, kubectl, "--kubeconfig", e.cluster.Kubeconfig(),
+		"apply", "--dry-run=server", "-f", "../deploy/").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl apply --dry-run=server -f deploy/: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "(server dry run)"); n < len(objs) {
+		t.Errorf("kubectl validated %d objects, deploy/ has %d:\n%s", n, len(objs), out)
 	}
 }
 
