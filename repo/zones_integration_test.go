@@ -31,7 +31,7 @@ func writeZonesFile(t testing.TB, srvs []*miniotest.Server, k, m int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "erasure: {data: %d, parity: %d}\nzones:\n", k, m)
 	for i, s := range srvs {
-		fmt.Fprintf(&b, "  - {name: zone%d, endpoint: %q, bucket: %s, prefix: repo, access_key_env: CAIRN_TEST_AK, secret_key_env: CAIRN_TEST_SK, tls: false, max_retries: 1, timeout: 10s}\n",
+		fmt.Fprintf(&b, "  - {name: zone%d, endpoint: %q, bucket: %s, prefix: repo, access_key_env: CAIRN_TEST_AK, secret_key_env: CAIRN_TEST_SK, tls: false, max_retries: 3, timeout: 10s}\n",
 			i, s.Endpoint(), s.Bucket())
 	}
 	t.Setenv("CAIRN_TEST_AK", srvs[0].AccessKey())
