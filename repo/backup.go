@@ -7,16 +7,19 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/index"
 	"github.com/cairnbackup/cairn/internal/ids"
 	"github.com/cairnbackup/cairn/repo/backend"
+	"github.com/cairnbackup/cairn/repo/backend/local"
 )
 
 // indexFlushEntries bounds how many index entries a backup holds before writing an index
@@ -25,13 +28,14 @@ const indexFlushEntries = 1 << 16
 
 // job is one piece of the volume travelling through the pipeline.
 type job struct {
-	ext  Extent
-	data []byte
-	bufp *[]byte
-	done chan struct{} // closed when ext is final
+	ext    Extent
+	data   []byte
+	weight int64         // bytes of the in-flight budget this job holds
+	done   chan struct{} // closed when ext is final
 }
 
-// blob is a new blob on its way into a pack.
+// blob is a new blob on its way into a pack. release returns its buffer and budget once the
+// payload has been sealed into a pack.
 type blob struct {
 	t          index.BlobType
 	id         ids.ID
@@ -47,14 +51,103 @@ type upload struct {
 	entries []index.Entry
 }
 
+// Memory bounds of a backup (docs/BENCHMARKS.md, "Memory"). Peak memory is about
+// chunk.ReadSize + the chunker's buffer + 1.5 × the in-flight budget (the budget plus the
+// free list) + (uploaders+1) packs, whatever the volume size: 4 + 16 + 21 + 2 × 17 MiB with
+// the defaults on the local backend.
+const (
+	// inflightAverageChunks is how many average-sized chunks (hashed, compressed, waiting for
+	// the packer) may be in flight per worker, on top of one maximum-sized chunk.
+	inflightAverageChunks = 3
+	// localUploaders and remoteUploaders are how many packs are saved concurrently while the
+	// next one fills. A local Save is a write to the page cache and an fsync: one at a time
+	// keeps up with the pipeline (measured with BenchmarkBackupMixed) and saves a pack
+	// buffer (~17 MiB of peak RSS). Object stores answer each PUT after a round trip, so two
+	// overlap.
+	localUploaders  = 1
+	remoteUploaders = 2
+)
+
+// uploadersFor returns how many packs to save concurrently on be.
+func uploadersFor(be backend.Backend) int {
+	if _, ok := be.(*local.Backend); ok {
+		return localUploaders
+	}
+	return remoteUploaders
+}
+
+// bufList is a free list of byte buffers that, unlike sync.Pool, survives garbage
+// collections, so a steady pipeline allocates almost nothing. The buffers it keeps total at
+// most maxBytes of capacity; it prefers to keep large ones.
+type bufList struct {
+	mu       sync.Mutex
+	free     [][]byte
+	bytes    int // total capacity of free
+	maxBytes int
+	size     int // capacity of new buffers
+}
+
+// get returns an empty buffer: the most recently freed one, or a new one of capacity size.
+func (l *bufList) get() []byte { return l.getCap(0) }
+
+// getCap returns an empty buffer of capacity at least n: a free one if one is large enough,
+// else a new one of capacity max(n, size).
+func (l *bufList) getCap(n int) []byte {
+	l.mu.Lock()
+	for i := len(l.free) - 1; i >= 0; i-- {
+		if b := l.free[i]; cap(b) >= n {
+			last := len(l.free) - 1
+			l.free[i] = l.free[last]
+			l.free[last] = nil
+			l.free = l.free[:last]
+			l.bytes -= cap(b)
+			l.mu.Unlock()
+			return b[:0]
+		}
+	}
+	l.mu.Unlock()
+	return make([]byte, 0, max(n, l.size))
+}
+
+// put returns b to the list. When that would exceed maxBytes, the smallest buffers (b
+// included) are dropped to make room.
+func (l *bufList) put(b []byte) {
+	if cap(b) == 0 || cap(b) > l.maxBytes {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.bytes+cap(b) > l.maxBytes {
+		small := 0
+		for i, f := range l.free {
+			if cap(f) < cap(l.free[small]) {
+				small = i
+			}
+		}
+		if len(l.free) == 0 || cap(l.free[small]) >= cap(b) {
+			return // b is the smallest: drop it
+		}
+		l.bytes -= cap(l.free[small])
+		last := len(l.free) - 1
+		l.free[small] = l.free[last]
+		l.free[last] = nil
+		l.free = l.free[:last]
+	}
+	l.free = append(l.free, b[:0])
+	l.bytes += cap(b)
+}
+
 // backupRun is the state of one Backup call.
 type backupRun struct {
 	r     *Repository
 	cache *index.Cache
 
-	chunkBufs sync.Pool
-	compBufs  sync.Pool
-	packBufs  sync.Pool
+	budget    *semaphore.Weighted // bytes of chunk data between the splitter and the packer
+	budgetMax int64
+	bufs      bufList     // chunk plaintext and compressed payloads: twice the budget holds all in circulation
+	packBufs  chan []byte // pack buffers: one filling plus one per uploader, allocated lazily
+	packCap   int
+	uploaders int
 
 	claimMu sync.Mutex
 	claimed map[ids.ID]struct{} // new blobs of this session, claimed by one worker
@@ -65,6 +158,37 @@ type backupRun struct {
 	pending []index.Entry // stored but not yet in an index object
 
 	read, zero, hole, newBytes, stored, chunks, newChunks, packs atomic.Int64
+}
+
+// collectGarbage runs a garbage collection before a pipeline allocates its buffers. Opening a
+// repository leaves the key derivation's Argon2id memory (64 MiB by default) as garbage that
+// the heap's next collection target still counts as live; without this the pipeline's buffers
+// came on top of it (restore peak RSS 143 MiB instead of 78 MiB on the bench's mixed image).
+// With a small live heap the collection takes well under a millisecond.
+func collectGarbage() { debug.FreeOSMemory() }
+
+// newBackupRun sizes the buffers and the in-flight budget for workers workers.
+func (r *Repository) newBackupRun(cache *index.Cache, excluded map[ids.ID]struct{}, workers int) *backupRun {
+	maxChunk := int64(r.cfg.Chunker.MaxSize)
+	avg := int64(1) << r.cfg.Chunker.AverageBits
+	avg = min(max(avg, int64(r.cfg.Chunker.MinSize)), maxChunk)
+	budget := maxChunk + int64(workers*inflightAverageChunks)*avg
+	up := uploadersFor(r.be)
+	b := &backupRun{r: r, cache: cache, claimed: make(map[ids.ID]struct{}), excluded: excluded,
+		budget: semaphore.NewWeighted(budget), budgetMax: budget,
+		// New chunk buffers hold nearly every chunk (FastCDC's normalized sizes cluster
+		// around the average), so a chunk rarely regrows its buffer into garbage.
+		bufs:      bufList{maxBytes: int(2 * budget), size: int(min(2*avg, maxChunk))},
+		packBufs:  make(chan []byte, up+1),
+		uploaders: up,
+		// A pack ends at the first blob that takes it past PackSize: room for one more
+		// blob (a data chunk or a list blob) and the sealed table, so it never regrows.
+		packCap: r.cfg.PackSize + int(max(maxChunk, listMaxBytes)) + 64<<10,
+	}
+	for range up + 1 {
+		b.packBufs <- nil
+	}
+	return b
 }
 
 // claim reports whether id is new to the repository and to this session; the first caller wins.
@@ -81,22 +205,6 @@ func (b *backupRun) claim(id ids.ID) (bool, error) {
 	}
 	b.claimed[id] = struct{}{}
 	return true, nil
-}
-
-func (b *backupRun) getBuf(p *sync.Pool) *[]byte {
-	if v := p.Get(); v != nil {
-		return v.(*[]byte)
-	}
-	s := make([]byte, 0, 1<<20)
-	return &s
-}
-
-// packBuf returns a pooled buffer with room for a full pack, so packing never regrows it.
-func (b *backupRun) packBuf() []byte {
-	if v := b.packBufs.Get(); v != nil {
-		return *(v.(*[]byte))
-	}
-	return make([]byte, 0, b.r.cfg.PackSize+int(b.r.cfg.Chunker.MaxSize)+64<<10)
 }
 
 // Backup reads src to EOF and stores it as a new snapshot. If src is an *os.File of a regular
@@ -126,7 +234,8 @@ func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptio
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	b := &backupRun{r: r, cache: cache, claimed: make(map[ids.ID]struct{}), excluded: excluded}
+	b := r.newBackupRun(cache, excluded, runtime.GOMAXPROCS(0))
+	collectGarbage()
 
 	stopProgress := b.startProgress(ctx, opts, start)
 	snap, err := b.run(ctx, sp)
@@ -213,10 +322,15 @@ func (b *backupRun) startProgress(ctx context.Context, opts BackupOptions, start
 
 // run drives the pipeline: split → hash/dedup/compress (workers) → pack → upload, with an
 // ordered collector building the chunk list. It returns the snapshot's size and lists.
+//
+// Memory is bounded independently of the volume size: a chunk holds budget bytes (its
+// buffer's capacity) from the moment the splitter produced it until it is found to be a
+// duplicate or sealed into a pack, and packs come from a fixed set of uploaders+1 buffers.
+// Buffers are recycled through free lists, so a steady backup allocates almost nothing.
 func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, error) {
 	workers := runtime.GOMAXPROCS(0)
 	g, ctx := errgroup.WithContext(parent)
-	orderCh := make(chan *job, 2*workers+2)
+	orderCh := make(chan *job, 4*workers+4)
 	workCh := make(chan *job, workers)
 	packCh := make(chan blob, workers)
 	uploadCh := make(chan upload)
@@ -226,35 +340,40 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 		defer close(orderCh)
 		defer close(workCh)
 		for {
-			bufp := b.getBuf(&b.chunkBufs)
-			p, err := sp.Next((*bufp)[:0])
+			buf := b.bufs.get()
+			p, err := sp.Next(buf)
 			if errors.Is(err, io.EOF) {
-				b.chunkBufs.Put(bufp)
+				b.bufs.put(buf)
 				return nil
 			}
 			if err != nil {
-				b.chunkBufs.Put(bufp)
+				b.bufs.put(buf)
 				return fmt.Errorf("read source: %w", err)
 			}
 			b.read.Add(p.Length)
 			j := &job{ext: Extent{Offset: p.Offset, Length: p.Length, Zero: p.Zero}, done: make(chan struct{})}
 			if p.Zero {
 				b.zero.Add(p.Length)
-				b.chunkBufs.Put(bufp)
+				b.bufs.put(buf)
 				close(j.done)
 			} else {
-				*bufp = p.Data[:0]
-				j.data, j.bufp = p.Data, bufp
+				j.data = p.Data
+				j.weight = min(int64(cap(p.Data)), b.budgetMax)
+				if err := b.budget.Acquire(ctx, j.weight); err != nil {
+					return err
+				}
 			}
 			select {
 			case orderCh <- j:
 			case <-ctx.Done():
+				b.budget.Release(j.weight)
 				return ctx.Err()
 			}
 			if !p.Zero {
 				select {
 				case workCh <- j:
 				case <-ctx.Done():
+					b.budget.Release(j.weight)
 					return ctx.Err()
 				}
 			}
@@ -272,9 +391,7 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 				j.ext.Blob = h.Sum(j.data)
 				close(j.done)
 				b.chunks.Add(1)
-				err := b.store(ctx, packCh, index.DataBlob, j.ext.Blob, j.data)
-				b.chunkBufs.Put(j.bufp)
-				if err != nil {
+				if err := b.store(ctx, packCh, index.DataBlob, j.ext.Blob, j.data, j.weight); err != nil {
 					return err
 				}
 			}
@@ -292,7 +409,7 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 			pt := lb.take()
 			id := h.Sum(pt)
 			snap.Lists = append(snap.Lists, id)
-			return b.store(ctx, packCh, index.ListBlob, id, pt)
+			return b.store(ctx, packCh, index.ListBlob, id, pt, 0)
 		}
 		for j := range orderCh {
 			select {
@@ -333,8 +450,19 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 		}
 		for bl := range packCh {
 			if pb == nil {
+				var buf []byte
+				select {
+				case buf = <-b.packBufs:
+				case <-ctx.Done():
+					bl.release()
+					return ctx.Err()
+				}
+				if buf == nil {
+					buf = make([]byte, 0, b.packCap)
+				}
 				var err error
-				if pb, err = b.r.newPackBuilder(b.packBuf()); err != nil {
+				if pb, err = b.r.newPackBuilder(buf); err != nil {
+					bl.release()
 					return err
 				}
 			}
@@ -353,7 +481,7 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 	})
 
 	// Uploaders.
-	for range 2 {
+	for range b.uploaders {
 		g.Go(func() error {
 			for u := range uploadCh {
 				if err := b.r.be.Save(ctx, backend.Handle{Type: backend.Pack, Name: u.id.String()}, u.data); err != nil {
@@ -361,8 +489,7 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 				}
 				b.stored.Add(int64(len(u.data)))
 				b.packs.Add(1)
-				data := u.data[:0]
-				b.packBufs.Put(&data)
+				b.packBufs <- u.data[:0] // never blocks: one slot per buffer
 				if err := b.addEntries(ctx, u.entries, false); err != nil {
 					return err
 				}
@@ -380,37 +507,51 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 }
 
 // store claims, compresses and queues one blob for packing, unless it is known already.
-func (b *backupRun) store(ctx context.Context, packCh chan<- blob, t index.BlobType, id ids.ID, data []byte) error {
+// data is a chunk buffer holding weight bytes of the budget (0: data belongs to the caller
+// and is not recycled); store returns both, now or once the blob is sealed.
+func (b *backupRun) store(ctx context.Context, packCh chan<- blob, t index.BlobType, id ids.ID, data []byte, weight int64) error {
+	done := func() {
+		if weight > 0 {
+			b.bufs.put(data)
+			b.budget.Release(weight)
+		}
+	}
 	isNew, err := b.claim(id)
 	if err != nil {
+		done()
 		return fmt.Errorf("index lookup: %w", err)
 	}
 	if !isNew {
+		done()
 		return nil
 	}
 	if t == index.DataBlob {
 		b.newChunks.Add(1)
 		b.newBytes.Add(int64(len(data)))
 	}
-	outp := b.getBuf(&b.compBufs)
-	out, compressed := b.r.comp.compress((*outp)[:0], data)
-	payload := data
+	bl := blob{t: t, id: id, rawLen: len(data), payload: data, release: done}
+	// Room for zstd's worst case, so incompressible data does not regrow the buffer.
+	out, compressed := b.r.comp.compress(b.bufs.getCap(compressBound(len(data))), data)
 	if compressed {
-		payload = out
+		// The chunk buffer is free now; the compressed payload keeps its budget until sealed.
+		if weight > 0 {
+			b.bufs.put(data)
+		}
+		bl.compressed, bl.payload = true, out
+		bl.release = func() {
+			b.bufs.put(out)
+			if weight > 0 {
+				b.budget.Release(weight)
+			}
+		}
+	} else {
+		b.bufs.put(out)
 	}
-	// The payload must outlive the caller's buffer: copy uncompressed data into the pooled buffer.
-	if !compressed {
-		out = append(out[:0], data...)
-		payload = out
-	}
-	*outp = out[:0]
-	bl := blob{t: t, id: id, rawLen: len(data), compressed: compressed, payload: payload,
-		release: func() { b.compBufs.Put(outp) }}
 	select {
 	case packCh <- bl:
 		return nil
 	case <-ctx.Done():
-		b.compBufs.Put(outp)
+		bl.release()
 		return ctx.Err()
 	}
 }

@@ -47,21 +47,16 @@ func newCompressor(name string) (*compressor, error) {
 	return c, nil
 }
 
-// probeSize is how much of a chunk is test-compressed to decide whether compressing it pays.
-const probeSize = 16 << 10
-
 // compress appends a zstd frame of src to dst[:0] and reports true, or reports false when the
-// data does not shrink by at least 1/32 (then dst is unused). Incompressible chunks are detected
-// on a small prefix first, so random data costs little.
+// data does not shrink by at least 1/32 (then the caller stores src as is).
+//
+// There is no cheap "incompressible?" probe on a prefix: zstd's own per-block check already
+// emits random data at several GB/s (BenchmarkCompress), while a prefix probe misjudged every
+// chunk that starts with random bytes and continues with text, which on the bench's mixed
+// image cost 8% of repository size (docs/BENCHMARKS.md).
 func (c *compressor) compress(dst, src []byte) ([]byte, bool) {
 	if c.enc == nil || len(src) < 64 {
 		return dst, false
-	}
-	if len(src) > 4*probeSize {
-		p := c.enc.EncodeAll(src[:probeSize], dst[:0])
-		if len(p) > probeSize-probeSize/64 {
-			return dst, false
-		}
 	}
 	out := c.enc.EncodeAll(src, dst[:0])
 	if len(out) > len(src)-len(src)/32 {
@@ -69,6 +64,10 @@ func (c *compressor) compress(dst, src []byte) ([]byte, bool) {
 	}
 	return out, true
 }
+
+// compressBound is an upper bound of the size of a zstd frame of n bytes (raw blocks of at
+// most 128 KiB, 3 header bytes each, plus the frame header).
+func compressBound(n int) int { return n + n>>10 + 64 }
 
 // decompress appends the decoded frame to dst[:0]; rawLen is the expected size.
 func (c *compressor) decompress(dst, src []byte, rawLen int) ([]byte, error) {

@@ -205,7 +205,10 @@ func (r *Repository) packOpener(ctx context.Context, pack ids.ID) (*crypto.PackO
 	return op, nil
 }
 
-// readBlob fetches, authenticates and decompresses one blob into dst[:0].
+// readBlob fetches, authenticates and decompresses one blob. A compressed blob is decoded
+// into dst[:0] (grown if needed); an uncompressed one is decrypted in place in the buffer the
+// backend returned, which is returned instead of dst, saving a copy. Callers recycle whatever
+// buffer comes back.
 func (r *Repository) readBlob(ctx context.Context, e index.Entry, dst []byte) ([]byte, error) {
 	op, err := r.packOpener(ctx, e.Pack)
 	if err != nil {
@@ -216,9 +219,27 @@ func (r *Repository) readBlob(ctx context.Context, e index.Entry, dst []byte) ([
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", e.ID.Short(), err)
 	}
-	return r.openBlob(op, e, sealed, dst)
+	// sealed is ours: open it in place.
+	aad := blobAAD(e.Type, e.ID)
+	pt, err := op.OpenBlob(sealed[:0], uint64(e.Seq), aad[:], sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: blob %s in pack %s: %v", ErrCorrupt, e.ID.Short(), e.Pack.Short(), err)
+	}
+	if !e.Compressed {
+		if len(pt) != int(e.RawLength) {
+			return nil, fmt.Errorf("%w: blob %s: %d bytes, want %d", ErrCorrupt, e.ID.Short(), len(pt), e.RawLength)
+		}
+		return pt, nil
+	}
+	out, err := r.comp.decompress(dst, pt, int(e.RawLength))
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", e.ID.Short(), err)
+	}
+	return out, nil
 }
 
+// openBlob authenticates and decompresses one sealed blob into dst[:0]; sealed is not
+// modified.
 func (r *Repository) openBlob(op *crypto.PackOpener, e index.Entry, sealed, dst []byte) ([]byte, error) {
 	aad := blobAAD(e.Type, e.ID)
 	if !e.Compressed {

@@ -15,6 +15,9 @@ import (
 	"github.com/cairnbackup/cairn/index"
 )
 
+// restoreBufBytes bounds the plaintext buffers a restore keeps for reuse.
+const restoreBufBytes = 32 << 20
+
 // zeroBuf is written for zero extents when a restore is not sparse.
 var zeroBuf = make([]byte, 1<<20)
 
@@ -22,24 +25,43 @@ type restoreRun struct {
 	r     *Repository
 	cache *index.Cache
 	snap  *Snapshot
-	bufs  sync.Pool
-	done  atomic.Int64
-	zero  atomic.Int64
+	lk    *heldLock // shared restore lock: no prune or repair removes packs under us
+	bufs  bufList   // plaintext buffers, recycled
+
+	done atomic.Int64
+	zero atomic.Int64
 }
 
+// prepareRestore takes the restore lock, then loads the snapshot and the index. The caller
+// must call release.
 func (r *Repository) prepareRestore(ctx context.Context, id ID) (*restoreRun, error) {
+	lk, err := r.acquireLock(ctx, LockRestore, false)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	rr := &restoreRun{r: r, lk: lk, bufs: bufList{maxBytes: restoreBufBytes, size: 1 << 20}}
 	s, err := r.loadSnapshot(ctx, id)
 	if err != nil {
+		rr.release(ctx)
 		if isNotFound(err) {
 			return nil, fmt.Errorf("restore: snapshot %s: %w", id.Short(), ErrSnapshotNotFound)
 		}
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	c, err := r.indexCache(ctx)
-	if err != nil {
+	if rr.cache, err = r.indexCache(ctx); err != nil {
+		rr.release(ctx)
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	return &restoreRun{r: r, cache: c, snap: s}, nil
+	rr.snap = s
+	collectGarbage()
+	return rr, nil
+}
+
+// release drops the restore lock; a failure only leaves a lock object that goes stale.
+func (rr *restoreRun) release(ctx context.Context) {
+	if err := rr.lk.release(context.WithoutCancel(ctx)); err != nil {
+		rr.r.log.Warn("restore: release lock", "err", err)
+	}
 }
 
 func (rr *restoreRun) progress(start time.Time) Progress {
@@ -79,29 +101,29 @@ func (rr *restoreRun) startProgress(ctx context.Context, opts RestoreOptions, st
 	}
 }
 
-// fetch reads the plaintext of a data extent into a pooled buffer.
-func (rr *restoreRun) fetch(ctx context.Context, e Extent) ([]byte, *[]byte, error) {
+// fetch reads the plaintext of a data extent into a recycled buffer; the caller returns it
+// with rr.bufs.put.
+func (rr *restoreRun) fetch(ctx context.Context, e Extent) ([]byte, error) {
 	loc, ok, err := rr.cache.Lookup(e.Blob)
 	if err != nil {
-		return nil, nil, fmt.Errorf("index lookup: %w", err)
+		return nil, fmt.Errorf("index lookup: %w", err)
 	}
 	if !ok || loc.Type != index.DataBlob {
-		return nil, nil, fmt.Errorf("%w: blob %s at offset %d is not in the index", ErrCorrupt, e.Blob.Short(), e.Offset)
+		return nil, fmt.Errorf("%w: blob %s at offset %d is not in the index", ErrCorrupt, e.Blob.Short(), e.Offset)
 	}
 	if int64(loc.RawLength) != e.Length {
-		return nil, nil, fmt.Errorf("%w: blob %s is %d bytes, chunk list says %d", ErrCorrupt, e.Blob.Short(), loc.RawLength, e.Length)
+		return nil, fmt.Errorf("%w: blob %s is %d bytes, chunk list says %d", ErrCorrupt, e.Blob.Short(), loc.RawLength, e.Length)
 	}
-	bufp, _ := rr.bufs.Get().(*[]byte)
-	if bufp == nil {
-		bufp = new([]byte)
-	}
-	data, err := rr.r.readBlob(ctx, loc, (*bufp)[:0])
+	buf := rr.bufs.getCap(int(loc.RawLength))
+	data, err := rr.r.readBlob(ctx, loc, buf)
 	if err != nil {
-		rr.bufs.Put(bufp)
-		return nil, nil, err
+		rr.bufs.put(buf)
+		return nil, err
 	}
-	*bufp = data[:0]
-	return data, bufp, nil
+	if cap(buf) > 0 && cap(data) > 0 && &buf[:1][0] != &data[:1][0] {
+		rr.bufs.put(buf) // readBlob returned another buffer (see readBlob)
+	}
+	return data, nil
 }
 
 // Restore writes snapshot id to dst at the volume's offsets, fetching blobs in parallel.
@@ -114,6 +136,7 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 	if err != nil {
 		return err
 	}
+	defer rr.release(ctx)
 	stop := rr.startProgress(ctx, opts, start)
 	defer stop()
 	workers := 2 * runtime.GOMAXPROCS(0)
@@ -166,11 +189,11 @@ func (rr *restoreRun) writeAt(ctx context.Context, dst io.WriterAt, e Extent, sp
 		rr.done.Add(e.Length)
 		return nil
 	}
-	data, bufp, err := rr.fetch(ctx, e)
+	data, err := rr.fetch(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer rr.bufs.Put(bufp)
+	defer rr.bufs.put(data)
 	if _, err := dst.WriteAt(data, e.Offset); err != nil {
 		return fmt.Errorf("write at %d: %w", e.Offset, err)
 	}
@@ -182,7 +205,6 @@ func (rr *restoreRun) writeAt(ctx context.Context, dst io.WriterAt, e Extent, sp
 type streamJob struct {
 	ext  Extent
 	data []byte
-	bufp *[]byte
 	err  error
 	done chan struct{}
 }
@@ -195,6 +217,7 @@ func (r *Repository) RestoreStream(ctx context.Context, id ID, dst io.Writer, op
 	if err != nil {
 		return err
 	}
+	defer rr.release(ctx)
 	stop := rr.startProgress(ctx, opts, start)
 	defer stop()
 	workers := 2 * runtime.GOMAXPROCS(0)
@@ -226,7 +249,7 @@ func (r *Repository) RestoreStream(ctx context.Context, id ID, dst io.Writer, op
 	for range workers {
 		g.Go(func() error {
 			for j := range work {
-				j.data, j.bufp, j.err = rr.fetch(gctx, j.ext)
+				j.data, j.err = rr.fetch(gctx, j.ext)
 				close(j.done)
 				if j.err != nil {
 					return j.err
@@ -256,7 +279,7 @@ func (r *Repository) RestoreStream(ctx context.Context, id ID, dst io.Writer, op
 				}
 			} else {
 				_, err := dst.Write(j.data)
-				rr.bufs.Put(j.bufp)
+				rr.bufs.put(j.data)
 				if err != nil {
 					return fmt.Errorf("write: %w", err)
 				}
