@@ -260,22 +260,26 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.size != 256<<20 || o.rounds != 3 || !slices.Equal(o.tools, []string{"cairn", "kopia", "restic"}) || !slices.Equal(o.gens, listFlag{"mixed"}) {
+	if !slices.Equal(o.sizes, []int64{256 << 20}) || o.rounds != 3 || !slices.Equal(o.tools, []string{"cairn", "kopia", "restic"}) || !slices.Equal(o.gens, listFlag{"mixed"}) {
 		t.Errorf("defaults %+v", o)
 	}
 	o, err = parseFlags([]string{"--short"}, &sink)
-	if err != nil || o.size != 32<<20 || o.rounds != 1 {
+	if err != nil || !slices.Equal(o.sizes, []int64{32 << 20}) || o.rounds != 1 {
 		t.Errorf("--short: %+v, %v", o, err)
 	}
 	o, err = parseFlags([]string{"--short", "--size", "8GiB", "--gen", "ext4", "--gen", "sparse", "--tools", "kopia, restic"}, &sink)
-	if err != nil || o.size != 8<<30 || o.rounds != 1 || !slices.Equal(o.gens, listFlag{"ext4", "sparse"}) || !slices.Equal(o.tools, []string{"kopia", "restic"}) {
+	if err != nil || !slices.Equal(o.sizes, []int64{8 << 30}) || o.rounds != 1 || !slices.Equal(o.gens, listFlag{"ext4", "sparse"}) || !slices.Equal(o.tools, []string{"kopia", "restic"}) {
 		t.Errorf("explicit: %+v, %v", o, err)
 	}
 	if len(o.specs()) != 2 {
 		t.Errorf("specs %v", o.specs())
 	}
+	o, err = parseFlags([]string{"--size", "256MiB, 1GiB,256MiB", "--gen", "mixed", "--gen", "sparse"}, &sink)
+	if err != nil || !slices.Equal(o.sizes, []int64{256 << 20, 1 << 30}) || len(o.specs()) != 4 {
+		t.Errorf("size sweep: %+v, %v", o, err)
+	}
 	for _, bad := range [][]string{
-		{"--gen", "nope"}, {"--size", "12XB"}, {"--size", "1k"}, {"--rounds", "0"}, {"--tools", "borg"},
+		{"--gen", "nope"}, {"--size", "12XB"}, {"--size", "1k"}, {"--size", "1GiB,"}, {"--rounds", "0"}, {"--tools", "borg"},
 		{"--backend", "s3"}, {"--mutate", "101"}, {"extra"},
 	} {
 		if _, err := parseFlags(bad, &sink); err == nil {

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -28,7 +29,7 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 type options struct {
 	images    listFlag
 	gens      listFlag
-	size      int64
+	sizes     []int64 // one input per generator and size
 	rounds    int
 	tools     []string
 	backend   string
@@ -52,7 +53,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.Var(&o.images, "image", "volume image file to back up (repeatable); gen2 is a copy with --mutate % of blocks rewritten")
 	fs.Var(&o.gens, "gen", "generated input kind (repeatable): "+kindList())
-	size := fs.String("size", "256MiB", "size of generated inputs (e.g. 64MiB, 8GiB)")
+	size := fs.String("size", "256MiB", "size of generated inputs (e.g. 64MiB, 8GiB); a comma-separated list "+
+		"(256MiB,1GiB,8GiB) runs every generator at every size and adds a peak-RSS-by-size table")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per input (tool order rotates between rounds)")
 	tools := fs.String("tools", "cairn,kopia,restic", "comma-separated tools to run")
 	fs.StringVar(&o.backend, "backend", "local", "repository backend (local)")
@@ -75,18 +77,23 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	var err error
 	if o.short && !isSet(fs, "size") {
 		*size = "32MiB"
 	}
 	if o.short && !isSet(fs, "rounds") {
 		o.rounds = 1
 	}
-	if o.size, err = parseSize(*size); err != nil {
-		return nil, err
-	}
-	if o.size < 1<<20 {
-		return nil, fmt.Errorf("--size %s: at least 1MiB", *size)
+	for _, f := range strings.Split(*size, ",") {
+		n, err := parseSize(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		if n < 1<<20 {
+			return nil, fmt.Errorf("--size %s: at least 1MiB", f)
+		}
+		if !slices.Contains(o.sizes, n) {
+			o.sizes = append(o.sizes, n)
+		}
 	}
 	if o.rounds < 1 {
 		return nil, errors.New("--rounds must be at least 1")
@@ -138,7 +145,9 @@ func kindList() string {
 func (o *options) specs() []inputSpec {
 	var out []inputSpec
 	for _, g := range o.gens {
-		out = append(out, inputSpec{kind: Kind(g), size: o.size, seed: o.seed, pct: o.mutate, maxRun: o.mutateRun})
+		for _, n := range o.sizes {
+			out = append(out, inputSpec{kind: Kind(g), size: n, seed: o.seed, pct: o.mutate, maxRun: o.mutateRun})
+		}
 	}
 	for _, img := range o.images {
 		out = append(out, inputSpec{image: img, seed: o.seed, pct: o.mutate, maxRun: o.mutateRun})

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -80,6 +82,7 @@ func writeTable(w io.Writer, r *Report) error {
 		}
 		writeRatios(w, r.Ratios, in.Name)
 	}
+	writeRSSBySize(w, r)
 	failed := 0
 	for _, res := range r.Results {
 		if res.Status == StatusFailed {
@@ -120,6 +123,74 @@ func writeRatios(w io.Writer, all []Ratio, input string) {
 			fmtRatio(r.VsRestic), fmtRatio(r.VsBest), r.BestPeer)
 	}
 	_ = tw.Flush()
+}
+
+// writeRSSBySize prints, for every generator run at several sizes (--size 256MiB,1GiB,...),
+// the median peak RSS of each tool's data phases per size and its growth from the smallest
+// size to the largest: a flat memory profile shows a growth near 1.
+func writeRSSBySize(w io.Writer, r *Report) {
+	byKind := map[string][]*Input{}
+	var kinds []string
+	for _, in := range r.Inputs {
+		if in.Kind == "image" {
+			continue
+		}
+		if byKind[in.Kind] == nil {
+			kinds = append(kinds, in.Kind)
+		}
+		byKind[in.Kind] = append(byKind[in.Kind], in)
+	}
+	for _, k := range kinds {
+		ins := byKind[k]
+		if len(ins) < 2 {
+			continue
+		}
+		slices.SortFunc(ins, func(a, b *Input) int { return cmp.Compare(a.Size, b.Size) })
+		fmt.Fprintf(w, "\n== peak RSS by size: %s\n", k)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprint(tw, "phase\ttool\t")
+		for _, in := range ins {
+			fmt.Fprintf(tw, "%s\t", formatBytes(in.Size))
+		}
+		fmt.Fprintln(tw, "growth\t")
+		for _, ph := range []Phase{PhaseFull, PhaseIncr, PhaseRestore} {
+			for _, tool := range r.toolNames() {
+				rss := make([]float64, len(ins))
+				for i, in := range ins {
+					for _, s := range r.Summary {
+						if s.Input == in.Name && s.Tool == tool && s.Phase == ph && s.N > 0 {
+							rss[i] = s.MaxRSS
+						}
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t", ph, tool)
+				for _, v := range rss {
+					if v > 0 {
+						fmt.Fprintf(tw, "%s\t", formatBytes(int64(v)))
+					} else {
+						fmt.Fprint(tw, "-\t")
+					}
+				}
+				if first, last := rss[0], rss[len(rss)-1]; first > 0 && last > 0 {
+					fmt.Fprintf(tw, "%.2f\t\n", last/first)
+				} else {
+					fmt.Fprint(tw, "-\t\n")
+				}
+			}
+		}
+		_ = tw.Flush()
+	}
+}
+
+// toolNames lists the tools of the summary in order of first appearance.
+func (r *Report) toolNames() []string {
+	var names []string
+	for _, s := range r.Summary {
+		if !slices.Contains(names, s.Tool) {
+			names = append(names, s.Tool)
+		}
+	}
+	return names
 }
 
 // repoPhase reports whether the repository size after ph is worth comparing.

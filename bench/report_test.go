@@ -107,3 +107,46 @@ func TestNiceStep(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteRSSBySize(t *testing.T) {
+	var rs []Result
+	for _, size := range []struct {
+		in  string
+		rss int64
+	}{{"mixed-1GiB", 110 << 20}, {"mixed-256MiB", 100 << 20}} {
+		for _, tool := range []string{"cairn", "restic"} {
+			r := res(tool, PhaseFull, 0, 1, StatusOK)
+			r.Input, r.MaxRSS = size.in, size.rss
+			if tool == "restic" {
+				r.MaxRSS *= 2
+			}
+			rs = append(rs, r)
+		}
+	}
+	r := &Report{Meta: Meta{Rounds: 1}, Results: rs, Inputs: []*Input{
+		{Name: "mixed-1GiB", Kind: "mixed", Size: 1 << 30},
+		{Name: "mixed-256MiB", Kind: "mixed", Size: 256 << 20},
+		{Name: "img", Kind: "image", Size: 1 << 20},
+	}}
+	r.Summary = summarize(rs)
+	var b bytes.Buffer
+	if err := writeTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	_, sweep, ok := strings.Cut(out, "== peak RSS by size: mixed")
+	if !ok {
+		t.Fatalf("no RSS-by-size table:\n%s", out)
+	}
+	for _, want := range []string{"256.0 MiB", "1.0 GiB", "1.10", "100.0 MiB", "220.0 MiB"} {
+		if !strings.Contains(sweep, want) {
+			t.Errorf("RSS-by-size table lacks %q:\n%s", want, sweep)
+		}
+	}
+	if strings.Index(sweep, "256.0 MiB") > strings.Index(sweep, "1.0 GiB") {
+		t.Errorf("sizes not in increasing order:\n%s", sweep)
+	}
+	if strings.Contains(sweep, "image") {
+		t.Errorf("--image inputs must not be swept:\n%s", sweep)
+	}
+}

@@ -60,8 +60,15 @@ func (t *cairnTool) Check(ctx context.Context, r Runner, ws *Workspace) error {
 	return unsupported(err)
 }
 
+// Prune forgets every snapshot but the newest, then prunes with no grace period, so the
+// space is reclaimed in this phase as restic's "forget --prune" and kopia's full
+// maintenance with --safety=none do (cairn's two phases, mark and sweep, run in one command
+// when no other backup is running).
 func (t *cairnTool) Prune(ctx context.Context, r Runner, ws *Workspace) error {
-	_, err := r.Run(ctx, t.cmd(ws, "prune", "--keep-last", "1"))
+	if _, err := r.Run(ctx, t.cmd(ws, "forget", "--keep-last", "1")); err != nil {
+		return unsupported(err)
+	}
+	_, err := r.Run(ctx, t.cmd(ws, "prune", "--grace", "0"))
 	return unsupported(err)
 }
 
