@@ -7,11 +7,17 @@
 //	go run ./bench --short                               # one small round (make bench)
 //	go run ./bench --gen mixed --size 256MiB --rounds 3  # the standard comparison
 //	go run ./bench --image vol.img --json > out.json     # a real volume image
+//	go run ./bench --backend minio --zones-down 2        # six MinIO servers, cairn 4+2
 //
 // It owns the input generators (random, compressible, sparse with holes or explicit zeros,
 // mixed, and ext4 filesystem images built with mkfs.ext4 -d), the in-place mutation that
 // produces the second generation for the incremental backup, process measurement, and the
 // table, JSON and SVG renderings. docs/BENCHMARKS.md documents every peer setting.
+//
+// Repositories live in a store: a local directory (--backend local), or buckets on six
+// MinIO servers the harness runs itself (--backend minio, internal/miniotest.StartProcess):
+// cairn gets a zones file with 4+2 erasure over all six, each peer one bucket on one
+// server. --zones-down N kills N of cairn's zones for an extra restore-degraded phase.
 //
 // # Caveats
 //
@@ -26,4 +32,7 @@
 //     restic scrypt), a fixed cost per command that dominates small inputs; the
 //     "snapshots" phase measures it. --cairn-kdf test gives cairn a cheap KDF (then the
 //     comparison flatters cairn).
+//   - On object storage the repository size is the sum of all objects in the run's
+//     buckets: for cairn 1.5x its data by design (4+2). The servers' CPU is reported apart
+//     (srv cpu), not in the tool's cpu; servers and tools share the machine's cores.
 package main

@@ -25,6 +25,7 @@ type fileSig struct {
 	size  int64
 	mtime int64
 	ino   uint64
+	etag  string // objects only
 }
 
 // treeStat is a snapshot of a directory tree: total apparent and allocated bytes and a

@@ -18,6 +18,11 @@ type harness struct {
 	keep    bool
 	tools   []Tool
 	baseEnv []string
+	// store holds the repositories; nil means localStore.
+	store store
+	// zonesDown > 0 adds the restore-degraded phase for cairn: that many of its zones are
+	// killed before a second restore and restarted after it.
+	zonesDown int
 	// results receives each result as it is produced (progress output); may be nil.
 	progress io.Writer
 }
@@ -54,13 +59,21 @@ func (h *harness) run(ctx context.Context, inputs []*Input) ([]Result, error) {
 	return all, nil
 }
 
+func (h *harness) storage() store {
+	if h.store == nil {
+		return localStore{}
+	}
+	return h.store
+}
+
 // runTool runs the phases of one tool over one input in a fresh workspace. A failed
 // phase ends the run (the rest is recorded as not run); an unsupported one is skipped.
-// Only harness errors (cannot create the workspace) are returned.
-func (h *harness) runTool(ctx context.Context, t Tool, in *Input, round, pos int, dir string) ([]Result, error) {
+// Only harness errors (cannot create the workspace or repository) are returned.
+func (h *harness) runTool(ctx context.Context, t Tool, in *Input, round, pos int, dir string) (_ []Result, retErr error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("workspace: %w", err)
 	}
+	st := h.storage()
 	ws := newWorkspace(dir)
 	for _, d := range []string{ws.Cache, ws.Config, ws.Logs, ws.SrcDir, filepath.Dir(ws.Restore)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -74,6 +87,17 @@ func (h *harness) runTool(ctx context.Context, t Tool, in *Input, round, pos int
 	defer logf.Close()
 	if !h.keep {
 		defer os.RemoveAll(dir)
+	}
+	if err := st.prepare(ctx, t.Name(), ws); err != nil {
+		return nil, fmt.Errorf("repository for %s: %w", t.Name(), err)
+	}
+	if !h.keep {
+		defer func() {
+			// A cancelled run still removes its buckets while the servers are up.
+			if err := st.release(context.WithoutCancel(ctx), ws); err != nil && retErr == nil {
+				retErr = err
+			}
+		}()
 	}
 
 	var out []Result
@@ -94,18 +118,20 @@ func (h *harness) runTool(ctx context.Context, t Tool, in *Input, round, pos int
 				return
 			}
 		}
-		before, err := statTree(ws.Repo)
+		before, err := st.stat(ctx, ws)
 		if err != nil {
 			fail(err)
 			return
 		}
 		if h.cold {
-			dropCache(ws.Source, ws.Repo)
+			dropCache(append([]string{ws.Source}, st.cacheDirs(ws)...)...)
 		}
 		r := &execRunner{env: h.baseEnv, stderr: logf}
 		fmt.Fprintf(logf, "# %s\n", ph)
+		cpu0 := st.serverCPU()
 		runErr := fn(r)
-		after, err := statTree(ws.Repo)
+		res.ServerCPUSec = cpuDelta(cpu0, st.serverCPU())
+		after, err := st.stat(ctx, ws)
 		if err != nil && runErr == nil {
 			runErr = err
 		}
@@ -143,6 +169,20 @@ func (h *harness) runTool(ctx context.Context, t Tool, in *Input, round, pos int
 		func() error { return removeIfExists(ws.Restore) },
 		func(r Runner) error { return t.Restore(ctx, r, ws) },
 		func() error { return verifyRestore(ws.Restore, in) })
+	if h.zonesDown > 0 && t.Name() == "cairn" && !failed {
+		phase(PhaseRestoreDegraded, in.Size,
+			func() error {
+				if err := removeIfExists(ws.Restore); err != nil {
+					return err
+				}
+				return st.zonesDown(ctx, ws, h.zonesDown)
+			},
+			func(r Runner) error { return t.Restore(ctx, r, ws) },
+			func() error { return verifyRestore(ws.Restore, in) })
+		if err := st.zonesUp(ctx); err != nil {
+			return out, fmt.Errorf("restart zones after %s: %w", PhaseRestoreDegraded, err)
+		}
+	}
 	phase(PhaseCheck, 0, nil, func(r Runner) error { return t.Check(ctx, r, ws) }, nil)
 	phase(PhasePrune, 0, nil, func(r Runner) error { return t.Prune(ctx, r, ws) }, nil)
 	return out, nil
@@ -154,12 +194,12 @@ func (h *harness) report(r Result) {
 	}
 	switch r.Status {
 	case StatusOK:
-		fmt.Fprintf(h.progress, "%-14s round %d  %-7s %-12s %8s  cpu %8s  rss %10s  repo %10s\n", r.Input, r.Round, r.Tool, r.Phase,
+		fmt.Fprintf(h.progress, "%-14s round %d  %-7s %-16s %8s  cpu %8s  rss %10s  repo %10s\n", r.Input, r.Round, r.Tool, r.Phase,
 			fmtSec(r.WallSec), fmtSec(r.CPUSec()), formatBytes(r.MaxRSS), formatBytes(r.RepoBytes))
 	case StatusSkipped:
-		fmt.Fprintf(h.progress, "%-14s round %d  %-7s %-12s skipped (not supported)\n", r.Input, r.Round, r.Tool, r.Phase)
+		fmt.Fprintf(h.progress, "%-14s round %d  %-7s %-16s skipped (not supported)\n", r.Input, r.Round, r.Tool, r.Phase)
 	default:
-		fmt.Fprintf(h.progress, "%-14s round %d  %-7s %-12s FAILED: %s\n", r.Input, r.Round, r.Tool, r.Phase, oneLine(r.Error, 400))
+		fmt.Fprintf(h.progress, "%-14s round %d  %-7s %-16s FAILED: %s\n", r.Input, r.Round, r.Tool, r.Phase, oneLine(r.Error, 400))
 		slog.Error("phase failed", "tool", r.Tool, "phase", r.Phase, "round", r.Round, "err", r.Error)
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cairnbackup/cairn/internal/miniotest"
 )
 
 // listFlag is a repeatable string flag.
@@ -44,6 +46,8 @@ type options struct {
 	keep      bool
 	bins      map[string]string
 	cairnKDF  string
+	zonesDown int
+	minioBin  string
 }
 
 // parseFlags parses args (without the program name).
@@ -57,7 +61,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		"(256MiB,1GiB,8GiB) runs every generator at every size and adds a peak-RSS-by-size table")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per input (tool order rotates between rounds)")
 	tools := fs.String("tools", "cairn,kopia,restic", "comma-separated tools to run")
-	fs.StringVar(&o.backend, "backend", "local", "repository backend (local)")
+	fs.StringVar(&o.backend, "backend", BackendLocal, "repository backend: local (a directory) or minio (six MinIO servers on 127.0.0.1: "+
+		"cairn gets 4+2 erasure over all six, kopia and restic one bucket)")
+	fs.IntVar(&o.zonesDown, "zones-down", 0, "with --backend minio: add a restore-degraded phase for cairn with this many of its six zones killed (0..2)")
+	fs.StringVar(&o.minioBin, "minio", "", "MinIO server binary (default: $CAIRN_MINIO_BIN, else scripts/minio.sh)")
 	fs.StringVar(&o.workdir, "workdir", filepath.Join(os.TempDir(), "cairn-bench"), "scratch directory (inputs are cached here)")
 	fs.BoolVar(&o.json, "json", false, "print the raw results as JSON on stdout (the table goes to stderr)")
 	fs.StringVar(&o.plot, "plot", "", "write an SVG bar chart of the cairn/peer time ratios to this file")
@@ -106,8 +113,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, err
 		}
 	}
-	if o.backend != "local" {
-		return nil, fmt.Errorf("--backend %q: only local is implemented", o.backend)
+	switch o.backend {
+	case BackendLocal:
+		if o.zonesDown != 0 {
+			return nil, errors.New("--zones-down needs --backend minio")
+		}
+	case BackendMinio:
+		if o.zonesDown < 0 || o.zonesDown > minioParity {
+			return nil, fmt.Errorf("--zones-down %d: want 0..%d (the parity of cairn's %d+%d layout)", o.zonesDown, minioParity, minioData, minioParity)
+		}
+	default:
+		return nil, fmt.Errorf("--backend %q: want %s or %s", o.backend, BackendLocal, BackendMinio)
 	}
 	if o.mutate < 0 || o.mutate > 100 {
 		return nil, fmt.Errorf("--mutate %g: want 0..100", o.mutate)
@@ -205,7 +221,20 @@ func resolveBinary(ctx context.Context, tool, given, workdir string) (string, er
 }
 
 // settings documents each tool's configuration in the JSON metadata.
-var settings = map[string]string{
+func settings(tool, backend string) string {
+	if backend != BackendMinio {
+		return localSettings[tool]
+	}
+	return localSettings[tool] + "; object storage: " + minioSettings[tool]
+}
+
+var minioSettings = map[string]string{
+	"cairn":  fmt.Sprintf("zones file, %d+%d erasure over %d MinIO servers, one fresh bucket per server (prefix repo), plain HTTP, zone defaults", minioData, minioParity, minioZones),
+	"kopia":  "repository create s3 --disable-tls, one fresh bucket on one server (prefix kopia/)",
+	"restic": "s3:http://HOST:PORT/BUCKET/restic, one fresh bucket on one server, default 5 connections",
+}
+
+var localSettings = map[string]string{
 	"cairn":  "CLI defaults: zstd fastest, AES-256-GCM, ~1 MiB CDC chunks; real KDF unless --cairn-kdf",
 	"kopia":  "filesystem repo; --object-splitter=" + kopiaSplitter + "; policy --compression=zstd-fastest; hash BLAKE2B-256-128, AES256-GCM-HMAC-SHA256 (defaults)",
 	"restic": "repo v2, compression auto (zstd default), Rabin ~1 MiB chunks, 16 MiB packs (defaults); backup --no-scan --host bench FILE; restore latest:DIR",
@@ -224,12 +253,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rep := &Report{Meta: Meta{Started: time.Now().UTC(), GoVersion: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH, CPUs: runtime.NumCPU(), Rounds: o.rounds,
-		Backend: o.backend, ColdCache: !o.warm, Tools: map[string]ToolInfo{}}}
+		Backend: o.backend, ZonesDown: o.zonesDown, ColdCache: !o.warm, Tools: map[string]ToolInfo{}}}
 	h := &harness{workdir: o.workdir, rounds: o.rounds, cold: !o.warm, keep: o.keep,
 		baseEnv: append(scrubEnv(os.Environ()),
 			"XDG_CACHE_HOME="+filepath.Join(o.workdir, "xdg-cache"),
 			"XDG_CONFIG_HOME="+filepath.Join(o.workdir, "xdg-config")),
-		progress: stderr}
+		progress: stderr, zonesDown: o.zonesDown}
 	for _, name := range o.tools {
 		bin, err := resolveBinary(ctx, name, o.bins[name], o.workdir)
 		if err != nil {
@@ -240,7 +269,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		ver := t.Version(ctx, &execRunner{env: h.baseEnv}, newWorkspace(filepath.Join(o.workdir, "version")))
-		rep.Meta.Tools[name] = ToolInfo{Binary: bin, Version: ver, Settings: settings[name]}
+		rep.Meta.Tools[name] = ToolInfo{Binary: bin, Version: ver, Settings: settings(name, o.backend)}
 		fmt.Fprintf(stderr, "%-7s %s (%s)\n", name, ver, bin)
 		h.tools = append(h.tools, t)
 	}
@@ -251,10 +280,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		rep.Inputs = append(rep.Inputs, in)
 	}
+	if o.backend == BackendMinio {
+		st, err := startMinioBackend(ctx, o.minioBin, filepath.Join(o.workdir, "minio"), stderr)
+		if err != nil {
+			return err
+		}
+		defer st.close()
+		if !o.keep {
+			defer os.RemoveAll(st.dir)
+		}
+		h.store = st
+	}
 	results, runErr := h.run(ctx, rep.Inputs)
 	rep.Results = results
 	rep.Summary = summarize(results)
 	rep.Ratios = ratios(rep.Summary)
+	rep.Degraded = degradedRatios(rep.Summary, o.zonesDown)
 	tableOut := stdout
 	if o.json {
 		tableOut = stderr
@@ -267,8 +308,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.plot != "" {
 		var buf bytes.Buffer
-		title := fmt.Sprintf("cairn vs peers, %d round(s)", o.rounds)
-		if err := writeSVG(&buf, title, rep.Ratios, len(rep.Inputs) > 1); err != nil {
+		title := fmt.Sprintf("cairn vs peers, %d round(s), %s backend", o.rounds, o.backend)
+		if err := writeSVG(&buf, title, rep.Ratios, rep.Degraded, len(rep.Inputs) > 1); err != nil {
 			return err
 		}
 		if err := os.WriteFile(o.plot, buf.Bytes(), 0o644); err != nil {
@@ -297,4 +338,26 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// startMinioBackend finds the MinIO binary (building it if needed) and starts the servers
+// under dir.
+func startMinioBackend(ctx context.Context, bin, dir string, progress io.Writer) (*minioStore, error) {
+	if bin == "" {
+		var err error
+		if bin, err = miniotest.FindBinary(ctx); err != nil {
+			return nil, fmt.Errorf("minio binary: %w", err)
+		}
+	}
+	start := time.Now()
+	st, err := startMinio(ctx, bin, dir, minioZones)
+	if err != nil {
+		return nil, err
+	}
+	eps := make([]string, len(st.servers))
+	for i, s := range st.servers {
+		eps[i] = s.Endpoint()
+	}
+	fmt.Fprintf(progress, "minio   %d servers up in %s (%s): %s\n", len(eps), time.Since(start).Round(time.Millisecond), bin, strings.Join(eps, " "))
+	return st, nil
 }

@@ -46,10 +46,28 @@ func plotGroups(rs []Ratio, multiInput bool) []plotGroup {
 	return gs
 }
 
+// degradedColor marks cairn's degraded/healthy restore bars.
+const degradedColor = "#59a14f"
+
+// degradedGroups makes one bar per input for cairn's restore with zones down over its
+// healthy restore.
+func degradedGroups(ds []Degraded, multiInput bool) []plotGroup {
+	var gs []plotGroup
+	for _, d := range ds {
+		label := fmt.Sprintf("restore, %d zones down", d.ZonesDown)
+		if multiInput {
+			label = d.Input + " " + label
+		}
+		gs = append(gs, plotGroup{label: label, bars: []plotBar{{"/ healthy", d.Wall, degradedColor}}})
+	}
+	return gs
+}
+
 // writeSVG draws a grouped bar chart of cairn/peer wall-time ratios with a reference
-// line at 1 (parity); bars below it are phases where cairn is faster.
-func writeSVG(w io.Writer, title string, rs []Ratio, multiInput bool) error {
-	gs := plotGroups(rs, multiInput)
+// line at 1 (parity); bars below it are phases where cairn is faster. Degraded restores,
+// if any, add bars of cairn's restore with zones down over its healthy restore.
+func writeSVG(w io.Writer, title string, rs []Ratio, deg []Degraded, multiInput bool) error {
+	gs := append(plotGroups(rs, multiInput), degradedGroups(deg, multiInput)...)
 	const (
 		barW, gap, groupGap = 28.0, 4.0, 36.0
 		left, right, top    = 60.0, 20.0, 50.0
@@ -101,6 +119,10 @@ func writeSVG(w io.Writer, title string, rs []Ratio, multiInput bool) error {
 	ly := height - 14
 	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="#4e79a7"/><text x="%.0f" y="%.0f">vs kopia</text>`+"\n", left, ly-10, left+16, ly)
 	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="#f28e2b"/><text x="%.0f" y="%.0f">vs restic</text>`+"\n", left+90, ly-10, left+106, ly)
+	if len(deg) > 0 {
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">cairn zones down / healthy</text>`+"\n",
+			left+180, ly-10, degradedColor, left+196, ly)
+	}
 	if len(gs) == 0 {
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="#c00">no ratios: cairn or the peers have no results</text>`+"\n", left, top+plotH/2)
 	}

@@ -18,6 +18,8 @@ type Report struct {
 	Results []Result  `json:"results"`
 	Summary []Summary `json:"summary"`
 	Ratios  []Ratio   `json:"ratios"`
+	// Degraded compares cairn's restore with zones down to its healthy restore.
+	Degraded []Degraded `json:"restore_degraded,omitempty"`
 }
 
 // Meta describes the run's conditions.
@@ -28,6 +30,7 @@ type Meta struct {
 	CPUs      int                 `json:"cpus"`
 	Rounds    int                 `json:"rounds"`
 	Backend   string              `json:"backend"`
+	ZonesDown int                 `json:"zones_down,omitempty"`
 	ColdCache bool                `json:"cold_cache"`
 	Tools     map[string]ToolInfo `json:"tools"`
 }
@@ -55,8 +58,13 @@ func writeTable(w io.Writer, r *Report) error {
 	for _, in := range r.Inputs {
 		fmt.Fprintf(w, "\n== %s: %s image, %s allocated; gen2 = %s; %d round(s), %s cache\n",
 			in.Name, formatBytes(in.Size), formatBytes(in.AllocGen1), gen2Desc(in), r.Meta.Rounds, cacheDesc(r.Meta.ColdCache))
+		srv := r.Meta.Backend == BackendMinio
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "phase\ttool\tn\twall\tMB/s\tcpu\tpeak rss\trepo\tobjects\t")
+		if srv {
+			fmt.Fprintln(tw, "phase\ttool\tn\twall\tMB/s\tcpu\tsrv cpu\tpeak rss\trepo\tobjects\t")
+		} else {
+			fmt.Fprintln(tw, "phase\ttool\tn\twall\tMB/s\tcpu\tpeak rss\trepo\tobjects\t")
+		}
 		for _, s := range r.Summary {
 			if s.Input != in.Name {
 				continue
@@ -73,14 +81,24 @@ func writeTable(w io.Writer, r *Report) error {
 			if s.MBps > 0 {
 				mbps = fmt.Sprintf("%.1f", s.MBps)
 			}
+			cpu := fmtSec(s.CPUSec)
+			if srv {
+				cpu += "\t" + fmtSec(s.ServerCPU)
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", s.Phase, s.Tool, s.N,
-				fmtSec(s.WallSec), mbps, fmtSec(s.CPUSec), formatBytes(int64(s.MaxRSS)),
+				fmtSec(s.WallSec), mbps, cpu, formatBytes(int64(s.MaxRSS)),
 				formatBytes(int64(s.RepoBytes)), s.Objects)
 		}
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("write table: %w", err)
 		}
 		writeRatios(w, r.Ratios, in.Name)
+		for _, d := range r.Degraded {
+			if d.Input == in.Name {
+				fmt.Fprintf(w, "\ncairn restore-degraded/restore (%d of %d zones killed): wall %.2f, cpu %.2f (target <= %.1f)\n",
+					d.ZonesDown, minioZones, d.Wall, d.CPU, degradedTarget)
+			}
+		}
 	}
 	writeRSSBySize(w, r)
 	failed := 0
@@ -236,4 +254,34 @@ func oneLine(s string, n int) string {
 		s = s[:n] + "..."
 	}
 	return s
+}
+
+// degradedTarget is issue 5's bound on restore with two zones down over a healthy restore.
+const degradedTarget = 1.5
+
+// Degraded is cairn's restore with zones down over its healthy restore (medians).
+type Degraded struct {
+	Input     string  `json:"input"`
+	ZonesDown int     `json:"zones_down"`
+	Wall      float64 `json:"wall_ratio"`
+	CPU       float64 `json:"cpu_ratio"`
+}
+
+// degradedRatios computes, per input, cairn's restore-degraded over restore.
+func degradedRatios(sums []Summary, zonesDown int) []Degraded {
+	healthy := map[string]Summary{}
+	for _, s := range sums {
+		if s.Tool == "cairn" && s.Phase == PhaseRestore && s.N > 0 {
+			healthy[s.Input] = s
+		}
+	}
+	var out []Degraded
+	for _, s := range sums {
+		h, ok := healthy[s.Input]
+		if s.Tool != "cairn" || s.Phase != PhaseRestoreDegraded || s.N == 0 || !ok || h.WallSec <= 0 || h.CPUSec <= 0 {
+			continue
+		}
+		out = append(out, Degraded{Input: s.Input, ZonesDown: zonesDown, Wall: s.WallSec / h.WallSec, CPU: s.CPUSec / h.CPUSec})
+	}
+	return out
 }

@@ -76,7 +76,7 @@ func TestWriteSVG(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := writeSVG(&b, "t <&>", tc.rs, false); err != nil {
+			if err := writeSVG(&b, "t <&>", tc.rs, nil, false); err != nil {
 				t.Fatal(err)
 			}
 			d := xml.NewDecoder(&b)

@@ -67,6 +67,7 @@ func scrubEnv(environ []string) []string {
 		switch {
 		case strings.HasPrefix(kv, "CAIRN_"), strings.HasPrefix(kv, "RESTIC_"),
 			strings.HasPrefix(kv, "KOPIA_"), strings.HasPrefix(kv, "GOMAXPROCS="),
+			strings.HasPrefix(kv, "AWS_"), strings.HasPrefix(kv, "BENCH_S3_"),
 			strings.HasPrefix(kv, "XDG_CACHE_HOME="), strings.HasPrefix(kv, "XDG_CONFIG_HOME="):
 			continue
 		}

@@ -14,12 +14,15 @@ const (
 	PhaseIncr      Phase = "backup-incr"
 	PhaseSnapshots Phase = "snapshots"
 	PhaseRestore   Phase = "restore"
-	PhaseCheck     Phase = "check"
-	PhasePrune     Phase = "prune"
+	// PhaseRestoreDegraded is a second restore with zones killed (--zones-down, cairn on
+	// object storage only).
+	PhaseRestoreDegraded Phase = "restore-degraded"
+	PhaseCheck           Phase = "check"
+	PhasePrune           Phase = "prune"
 )
 
 // Phases lists every phase in execution order.
-var Phases = []Phase{PhaseInit, PhaseFull, PhaseIncr, PhaseSnapshots, PhaseRestore, PhaseCheck, PhasePrune}
+var Phases = []Phase{PhaseInit, PhaseFull, PhaseIncr, PhaseSnapshots, PhaseRestore, PhaseRestoreDegraded, PhaseCheck, PhasePrune}
 
 // Result statuses.
 const (
@@ -47,6 +50,8 @@ type Result struct {
 	Objects       int     `json:"objects_written"` // repository files created or changed by the phase
 	RepoFiles     int     `json:"repo_files"`      // repository files after the phase
 	SourceBytes   int64   `json:"source_bytes"`    // image bytes the phase processed (0 if none)
+	// ServerCPUSec is the CPU time the object-store servers spent during the phase.
+	ServerCPUSec float64 `json:"server_cpu_seconds,omitempty"`
 }
 
 // CPUSec is user plus system time.
@@ -65,6 +70,7 @@ type Summary struct {
 	RepoBytes float64 `json:"repo_bytes"`
 	Objects   float64 `json:"objects_written"`
 	MBps      float64 `json:"mb_per_second,omitempty"` // source MB (10^6) per wall second
+	ServerCPU float64 `json:"server_cpu_seconds,omitempty"`
 }
 
 // Metric names a summarized quantity for which lower is better.
@@ -158,7 +164,7 @@ func summarize(results []Result) []Summary {
 	out := make([]Summary, 0, len(order))
 	for _, k := range order {
 		s := Summary{Input: k.input, Tool: k.tool, Phase: k.phase}
-		var wall, cpu, rss, repo, objs []float64
+		var wall, cpu, rss, repo, objs, srv []float64
 		var src int64
 		skipped := 0
 		for _, r := range groups[k] {
@@ -175,12 +181,13 @@ func summarize(results []Result) []Summary {
 			rss = append(rss, float64(r.MaxRSS))
 			repo = append(repo, float64(r.RepoBytes))
 			objs = append(objs, float64(r.Objects))
+			srv = append(srv, r.ServerCPUSec)
 			src = r.SourceBytes
 		}
 		s.N = len(wall)
 		s.Skipped = skipped > 0 && s.N == 0
 		s.WallSec, s.CPUSec, s.MaxRSS = median(wall), median(cpu), median(rss)
-		s.RepoBytes, s.Objects = median(repo), median(objs)
+		s.RepoBytes, s.Objects, s.ServerCPU = median(repo), median(objs), median(srv)
 		if src > 0 && s.WallSec > 0 {
 			s.MBps = float64(src) / 1e6 / s.WallSec
 		}

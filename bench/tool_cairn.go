@@ -7,7 +7,8 @@ import (
 )
 
 // cairnTool drives the cairn CLI. Repository, password and cache come from the
-// environment (CAIRN_REPO, CAIRN_PASSWORD, CAIRN_CACHE_DIR); CAIRN_KDF=test by default.
+// environment (CAIRN_REPO, CAIRN_PASSWORD, CAIRN_CACHE_DIR); CAIRN_KDF only with
+// --cairn-kdf. On object storage CAIRN_REPO is a zones file (4+2 over six servers).
 type cairnTool struct {
 	bin string
 	kdf string
@@ -20,7 +21,7 @@ func (t *cairnTool) Env(ws *Workspace) []string {
 	if t.kdf != "" {
 		env = append(env, "CAIRN_KDF="+t.kdf)
 	}
-	return env
+	return append(env, ws.RepoEnv...)
 }
 
 func (t *cairnTool) cmd(ws *Workspace, args ...string) Cmd {

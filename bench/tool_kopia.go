@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// kopiaTool drives kopia with a filesystem repository. Settings (docs/BENCHMARKS.md):
+// kopiaTool drives kopia with a filesystem or S3 repository. Settings (docs/BENCHMARKS.md):
 // object splitter DYNAMIC-1M-BUZHASH (~1 MiB average, cairn's class; kopia's default is
 // DYNAMIC-4M-BUZHASH), global policy compression zstd-fastest, default hash
 // BLAKE2B-256-128 and encryption AES256-GCM-HMAC-SHA256; config, cache and logs kept in
@@ -22,7 +22,7 @@ const kopiaSplitter = "DYNAMIC-1M-BUZHASH"
 func (t *kopiaTool) Name() string { return "kopia" }
 
 func (t *kopiaTool) Env(ws *Workspace) []string {
-	return []string{"KOPIA_PASSWORD=" + ws.Password, "KOPIA_CHECK_FOR_UPDATES=false"}
+	return append([]string{"KOPIA_PASSWORD=" + ws.Password, "KOPIA_CHECK_FOR_UPDATES=false"}, ws.RepoEnv...)
 }
 
 // cmd appends the flags every kopia command needs to find its config and write logs.
@@ -43,8 +43,7 @@ func (t *kopiaTool) Version(ctx context.Context, r Runner, ws *Workspace) string
 // Init creates and connects the repository and sets the global compression policy;
 // both commands are part of the measured init phase.
 func (t *kopiaTool) Init(ctx context.Context, r Runner, ws *Workspace) error {
-	if _, err := r.Run(ctx, t.cmd(ws, "repository", "create", "filesystem", "--path="+ws.Repo,
-		"--cache-directory="+ws.Cache, "--object-splitter="+kopiaSplitter)); err != nil {
+	if _, err := r.Run(ctx, t.cmd(ws, kopiaCreateArgs(ws)...)); err != nil {
 		return err
 	}
 	_, err := r.Run(ctx, t.cmd(ws, "policy", "set", "--global", "--compression=zstd-fastest"))
@@ -113,4 +112,17 @@ func kopiaOldSnapshots(listJSON []byte) ([]string, error) {
 		ids = append(ids, snaps[i].ID)
 	}
 	return ids, nil
+}
+
+// kopiaCreateArgs returns the "repository create" arguments: a filesystem repository at
+// ws.Repo, or an S3 repository in the first of ws.S3 (plain HTTP, static credentials).
+func kopiaCreateArgs(ws *Workspace) []string {
+	common := []string{"--cache-directory=" + ws.Cache, "--object-splitter=" + kopiaSplitter}
+	if len(ws.S3) == 0 {
+		return append([]string{"repository", "create", "filesystem", "--path=" + ws.Repo}, common...)
+	}
+	t := ws.S3[0]
+	return append([]string{"repository", "create", "s3", "--endpoint=" + t.Endpoint, "--bucket=" + t.Bucket,
+		"--prefix=" + t.Prefix + "/", "--access-key=" + t.AccessKey, "--secret-access-key=" + t.SecretKey,
+		"--disable-tls"}, common...)
 }

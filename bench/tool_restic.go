@@ -9,13 +9,15 @@ import (
 // compression auto (zstd default level), the Rabin chunker (512 KiB..8 MiB, ~1 MiB
 // average), default 16 MiB packs, AES-256-CTR + Poly1305; --no-scan because a single
 // file needs no progress estimate; --host pinned so the incremental finds its parent.
+// On object storage the repository is s3:http://HOST:PORT/BUCKET/restic with the
+// credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and the default 5 connections.
 type resticTool struct{ bin string }
 
 func (t *resticTool) Name() string { return "restic" }
 
 func (t *resticTool) Env(ws *Workspace) []string {
-	return []string{"RESTIC_REPOSITORY=" + ws.Repo, "RESTIC_PASSWORD=" + ws.Password,
-		"RESTIC_CACHE_DIR=" + ws.Cache, "RESTIC_COMPRESSION=auto", "RESTIC_PROGRESS_FPS=1"}
+	return append([]string{"RESTIC_REPOSITORY=" + ws.Repo, "RESTIC_PASSWORD=" + ws.Password,
+		"RESTIC_CACHE_DIR=" + ws.Cache, "RESTIC_COMPRESSION=auto", "RESTIC_PROGRESS_FPS=1"}, ws.RepoEnv...)
 }
 
 func (t *resticTool) cmd(ws *Workspace, args ...string) Cmd {

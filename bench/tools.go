@@ -16,9 +16,11 @@ var ErrUnsupported = errors.New("phase not supported by this tool")
 // tool writes besides it. Only Repo counts towards the repository size.
 type Workspace struct {
 	Dir      string
-	Repo     string // the repository (a directory for the local backend)
-	Cache    string // the tool's local cache
-	Config   string // the tool's config directory
+	Repo     string     // the repository location given to the tool (set by the store)
+	RepoEnv  []string   // credentials of the repository's backend, added to the tool's environment
+	S3       []S3Target // the buckets holding the repository on object storage; nil for local
+	Cache    string     // the tool's local cache
+	Config   string     // the tool's config directory
 	Logs     string
 	SrcDir   string // holds Source
 	Source   string // SrcDir/vol.img, a hard link to the generation being backed up
@@ -44,7 +46,7 @@ type Tool interface {
 	Env(ws *Workspace) []string
 	// Version reports the binary's version string (unmeasured).
 	Version(ctx context.Context, r Runner, ws *Workspace) string
-	// Init creates the repository at ws.Repo with the benchmark settings.
+	// Init creates the repository at ws.Repo (or in ws.S3) with the benchmark settings.
 	Init(ctx context.Context, r Runner, ws *Workspace) error
 	// Backup backs up ws.Source as a new snapshot.
 	Backup(ctx context.Context, r Runner, ws *Workspace) error

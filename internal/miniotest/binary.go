@@ -34,7 +34,21 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
+// FindBinary returns the path of the MinIO server binary outside a test: $CAIRN_MINIO_BIN
+// if set, else what scripts/minio.sh prints (it builds the pinned version into a cache
+// directory when missing, which takes minutes). ctx bounds that build.
+func FindBinary(ctx context.Context) (string, error) {
+	return findBinaryContext(ctx)
+}
+
 func findBinary() (string, error) {
+	// Building from scratch takes minutes; bound it well inside the default test timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	return findBinaryContext(ctx)
+}
+
+func findBinaryContext(ctx context.Context) (string, error) {
 	if p := os.Getenv(EnvBinary); p != "" {
 		if err := testserver.Executable(p); err != nil {
 			return "", fmt.Errorf("$%s: %w", EnvBinary, err)
@@ -45,9 +59,6 @@ func findBinary() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Building from scratch takes minutes; bound it well inside the default test timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "bash", script)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

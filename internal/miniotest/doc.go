@@ -5,6 +5,9 @@
 // stops them when the test ends. A Server can be killed (SIGKILL, a dead zone), paused
 // (SIGSTOP, a hung zone) and restarted on the same port and data.
 //
+// Outside tests (the bench harness), FindBinary and StartProcess do the same for one
+// server without a testing.TB; Relaunch restarts a killed one.
+//
 // The server binary comes from $CAIRN_MINIO_BIN, else from scripts/minio.sh, which builds
 // the MinIO version pinned in tools/go.mod once into a cache directory.
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/cairnbackup/cairn/internal/miniotest"
+	"github.com/cairnbackup/cairn/internal/testserver"
 )
 
 func client(t *testing.T, s *miniotest.Server) *minio.Client {
@@ -90,5 +91,32 @@ func TestPauseResume(t *testing.T) {
 	s.Resume()
 	if err := put(t.Context(), c, s.Bucket(), "k", []byte("x")); err != nil {
 		t.Fatalf("put after Resume: %v", err)
+	}
+}
+
+func TestStartProcessRelaunch(t *testing.T) {
+	bin := miniotest.Binary(t)
+	ctx := t.Context()
+	s, err := miniotest.StartProcess(ctx, bin, t.TempDir())
+	if err != nil {
+		testserver.Unavailable(t, "%v", err)
+	}
+	t.Cleanup(s.Kill)
+	if _, err := s.Pid(); err != nil || !s.Running() {
+		t.Fatalf("started server: running %v, pid error %v", s.Running(), err)
+	}
+	c := client(t, s)
+	if err := put(ctx, c, s.Bucket(), "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	s.Kill()
+	if _, err := s.Pid(); !errors.Is(err, miniotest.ErrNotRunning) || s.Running() {
+		t.Fatalf("killed server: running %v, pid error %v", s.Running(), err)
+	}
+	if err := s.Relaunch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := get(ctx, c, s.Bucket(), "k"); err != nil || string(got) != "v" {
+		t.Fatalf("after Relaunch: %q, %v", got, err)
 	}
 }
