@@ -20,6 +20,8 @@ type Coder struct {
 	parallel   int
 	hedgeAfter time.Duration
 	tailRead   int64
+	cacheBytes int64
+	cache      *blockCache // shared by the Coder's PackReaders; nil if disabled
 }
 
 // Option configures a Coder.
@@ -64,6 +66,22 @@ func WithHedgeAfter(d time.Duration) Option {
 	}
 }
 
+// WithBlockCache sets the byte budget of the cache of verified data-shard blocks that the
+// Coder's PackReaders share (default DefaultBlockCache; 0 disables it). With it, a pack
+// read in order as ranges that do not end on block boundaries (a restore) fetches and
+// hashes each data block once instead of once per range touching it. The cache holds at
+// most n bytes of block data (blocks larger than n are never cached), beyond the blocks
+// of reads in flight.
+func WithBlockCache(n int64) Option {
+	return func(c *Coder) error {
+		if n < 0 {
+			return fmt.Errorf("erasure: block cache %d bytes: want >= 0", n)
+		}
+		c.cacheBytes = n
+		return nil
+	}
+}
+
 // NewCoder returns a Coder for layout l.
 func NewCoder(l Layout, opts ...Option) (*Coder, error) {
 	if err := l.Validate(); err != nil {
@@ -73,11 +91,14 @@ func NewCoder(l Layout, opts ...Option) (*Coder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("erasure: new %v coder: %w", l, err)
 	}
-	c := &Coder{layout: l, enc: enc, blockSize: DefaultBlockSize, parallel: l.Total(), tailRead: 4096}
+	c := &Coder{layout: l, enc: enc, blockSize: DefaultBlockSize, parallel: l.Total(), tailRead: 4096, cacheBytes: DefaultBlockCache}
 	for _, o := range opts {
 		if err := o(c); err != nil {
 			return nil, err
 		}
+	}
+	if c.cacheBytes > 0 {
+		c.cache = newBlockCache(c.cacheBytes)
 	}
 	return c, nil
 }

@@ -71,6 +71,15 @@
 // from just that range. Heal rebuilds whole shard objects for re-upload and Check finds the
 // shards that need it.
 //
+// Blocks a PackReader fetched and verified, or reconstructed, enter a byte-bounded LRU
+// cache shared by the Coder's readers (WithBlockCache), keyed by reader, shard and block,
+// so that a range starting in a block the previous range ended in (consecutive blobs of a
+// restore) fetches only the blocks it does not share. The uncached blocks of a range are
+// fetched with one request per data shard; a block another read of the same reader is
+// fetching is waited for rather than fetched twice. Nothing enters the cache before its
+// checksum verified, and a reader only ever sees its own blocks, so it never trusts bytes
+// checked against another reader's footers. The one-shot Coder.ReadRange bypasses it.
+//
 // # Placement
 //
 // Placement puts shard i of a pack in zone (i + r) mod Z, r = the first 8 bytes of the pack
@@ -80,8 +89,15 @@
 // # Caveats
 //
 //   - A healthy read of a small range still reads and hashes whole blocks (up to 2*B bytes
-//     for a range crossing a block boundary); WithBlockSize trades footer size for less
-//     read amplification. Readers honour the block size recorded in each footer.
+//     for a range crossing a block boundary) unless they are cached; WithBlockSize trades
+//     footer size for less read amplification of random reads. Readers honour the block
+//     size recorded in each footer.
+//   - The block cache holds at most its budget (DefaultBlockCache, 32 MiB, per Coder,
+//     whatever the number of open PackReaders) plus the blocks of reads in flight; blocks
+//     larger than the budget are never cached. When more packs are read at once than the
+//     budget has blocks for, blocks are evicted before reuse and reads fall back to
+//     fetching them again (correct, just amplified). A cached block stays valid for the
+//     reader's lifetime: the cache does not notice a shard object changing under a reader.
 //   - A PackReader remembers shards that failed for its lifetime, including transient
 //     errors; open a new one to retry them.
 //   - Reconstruct and Join do not verify payloads: give them only verified ones.

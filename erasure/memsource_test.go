@@ -31,6 +31,7 @@ type memSource struct {
 	objs        [][]byte
 	faults      map[int]fault
 	reads       map[int]int // ReadShard calls per index
+	ranges      []readRec   // every payload range read (offset >= 0), in order
 	slowStarted chan int    // receives the index of every slow read once it blocks
 	slowDone    chan int    // receives the index of every slow read once its ctx was cancelled
 }
@@ -59,6 +60,33 @@ func newMemSource(objs [][]byte, faults map[int]fault) *memSource {
 	return s
 }
 
+// readRec is one ReadShard call with offset >= 0.
+type readRec struct {
+	shard  int
+	off, n int64 // as asked; n < 0: to the end
+}
+
+// blockReads returns, for shard i, how many recorded reads covered each block of size bs
+// of a payload of size size.
+func (s *memSource) blockReads(i int, bs, size int64) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counts := make([]int, numBlocks(size, bs))
+	for _, r := range s.ranges {
+		if r.shard != i {
+			continue
+		}
+		end := r.off + r.n
+		if r.n < 0 {
+			end = size
+		}
+		for b := r.off / bs; b*bs < min(end, size); b++ {
+			counts[b]++
+		}
+	}
+	return counts
+}
+
 func (s *memSource) readCount(i int) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,6 +96,9 @@ func (s *memSource) readCount(i int) int {
 func (s *memSource) ReadShard(ctx context.Context, i int, off, n int64) ([]byte, error) {
 	s.mu.Lock()
 	s.reads[i]++
+	if off >= 0 {
+		s.ranges = append(s.ranges, readRec{i, off, n})
+	}
 	f := s.faults[i]
 	var obj []byte
 	if i >= 0 && i < len(s.objs) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,10 +13,20 @@ import (
 // one pack (a restore) cost one footer fetch per shard plus one range read per healthy
 // read, and stop retrying a failed shard. A shard marked failed stays failed for the
 // reader's lifetime; open a new PackReader to retry it. Safe for concurrent use.
+//
+// Verified data-shard blocks (and blocks reconstructed from verified ranges) are kept in
+// the Coder's block cache (WithBlockCache; DefaultBlockCache = 32 MiB shared by all the
+// Coder's readers, LRU), and a block another ReadRange of this reader is fetching is waited
+// for, not fetched again: reading a pack's blobs in order, even from several goroutines,
+// fetches and hashes each data block once. Memory: at most the cache budget per Coder,
+// plus the blocks of the reads in flight; a reader holds nothing once its blocks are
+// evicted.
 type PackReader struct {
 	c      *Coder
 	src    ShardSource
 	packID [PackIDSize]byte
+	id     uint64      // names this reader's blocks in cache
+	cache  *blockCache // nil: no block cache
 
 	mu      sync.Mutex
 	geom    *ShardInfo // first verified footer: PackLen, ShardSize (and a block size guess)
@@ -29,10 +40,12 @@ func (c *Coder) NewPackReader(src ShardSource, packID []byte) (*PackReader, erro
 	if len(packID) != PackIDSize {
 		return nil, fmt.Errorf("erasure: pack ID is %d bytes, want %d", len(packID), PackIDSize)
 	}
-	p := &PackReader{c: c, src: src, footers: map[int]*ShardInfo{}, bad: map[int]error{}}
+	p := &PackReader{c: c, src: src, id: nextReaderID.Add(1), cache: c.cache, footers: map[int]*ShardInfo{}, bad: map[int]error{}}
 	copy(p.packID[:], packID)
 	return p, nil
 }
+
+var nextReaderID atomic.Uint64
 
 // ReadRange returns bytes [off, off+n) of the pack named packID. It is shorthand for
 // NewPackReader followed by one ReadRange; prefer a PackReader for many reads of one pack.
@@ -41,6 +54,7 @@ func (c *Coder) ReadRange(ctx context.Context, src ShardSource, packID []byte, o
 	if err != nil {
 		return nil, err
 	}
+	p.cache = nil // nothing to reuse: keep other readers' blocks
 	return p.ReadRange(ctx, off, n)
 }
 
@@ -86,7 +100,7 @@ func (p *PackReader) ReadRange(ctx context.Context, off, n int64) ([]byte, error
 		pos += seg.n
 	}
 	if len(segs) == 1 {
-		err = p.readSegment(ctx, segs[0])
+		err = p.readSegment(ctx, segs[0], g)
 	} else {
 		errs := make([]error, len(segs))
 		var wg sync.WaitGroup
@@ -95,7 +109,7 @@ func (p *PackReader) ReadRange(ctx context.Context, off, n int64) ([]byte, error
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				errs[i] = p.readSegment(ctx, segs[i])
+				errs[i] = p.readSegment(ctx, segs[i], g)
 			})
 		}
 		wg.Wait()
@@ -129,15 +143,23 @@ type segResult struct {
 	degraded bool
 }
 
-// readSegment fills seg.out from its data shard, falling back to (or, after hedgeAfter,
-// racing) a degraded read.
-func (p *PackReader) readSegment(ctx context.Context, seg segment) error {
+// readSegment fills seg.out from its data shard, through the block cache if there is one.
+func (p *PackReader) readSegment(ctx context.Context, seg segment, g *ShardInfo) error {
+	if p.cache != nil {
+		return p.readSegmentCached(ctx, seg, g)
+	}
+	data, err := p.fetchSegment(ctx, seg)
+	if err == nil {
+		copy(seg.out, data)
+	}
+	return err
+}
+
+// fetchSegment returns the verified bytes of seg (seg.out unused) from its data shard,
+// falling back to (or, after hedgeAfter, racing) a degraded read.
+func (p *PackReader) fetchSegment(ctx context.Context, seg segment) ([]byte, error) {
 	if p.badErr(seg.shard) != nil {
-		data, err := p.degraded(ctx, seg)
-		if err == nil {
-			copy(seg.out, data)
-		}
-		return err
+		return p.degraded(ctx, seg)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -170,8 +192,7 @@ func (p *PackReader) readSegment(ctx context.Context, seg segment) error {
 		case r := <-results:
 			pending--
 			if r.err == nil {
-				copy(seg.out, r.data)
-				return nil
+				return r.data, nil
 			}
 			if lastErr == nil || r.degraded {
 				lastErr = r.err
@@ -184,10 +205,10 @@ func (p *PackReader) readSegment(ctx context.Context, seg segment) error {
 				startDegraded()
 			}
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	return lastErr
+	return nil, lastErr
 }
 
 // degraded reconstructs seg from the other shards' verified ranges.

@@ -1,0 +1,186 @@
+package erasure
+
+import (
+	"container/list"
+	"context"
+	"sync"
+)
+
+// DefaultBlockCache is the default byte budget of a Coder's cache of verified data-shard
+// blocks (see WithBlockCache).
+const DefaultBlockCache = 32 << 20
+
+// blockKey names one block of one data shard as seen by one PackReader. Blocks are cut at
+// the reader's geometry block size; the reader ID keeps readers apart, so a block is only
+// ever served to the reader whose footers verified it.
+type blockKey struct {
+	reader uint64
+	shard  int
+	block  int64
+}
+
+type cachedBlock struct {
+	key  blockKey
+	data []byte
+}
+
+// blockCache is an LRU of verified (or reconstructed from verified) data-shard blocks,
+// bounded in bytes and shared by the PackReaders of one Coder. It also tracks blocks being
+// fetched, so that concurrent reads of neighbouring ranges fetch a shared block once.
+type blockCache struct {
+	mu      sync.Mutex
+	max     int64
+	used    int64
+	order   *list.List // of *cachedBlock, most recent first
+	blocks  map[blockKey]*list.Element
+	flights map[blockKey]chan struct{} // closed when the fetch ends, whatever its outcome
+}
+
+func newBlockCache(budget int64) *blockCache {
+	return &blockCache{max: budget, order: list.New(), blocks: map[blockKey]*list.Element{}, flights: map[blockKey]chan struct{}{}}
+}
+
+// claim looks up blocks [first, last] of one shard of one reader. For each block it returns
+// the cached bytes (hit), or the flight of another caller fetching it (wait), or, for every
+// other block, claims the fetch for the caller (own[j] true), which must then call land.
+func (c *blockCache) claim(reader uint64, shard int, first, last int64) (hit [][]byte, wait []chan struct{}, own []bool) {
+	n := last - first + 1
+	hit, wait, own = make([][]byte, n), make([]chan struct{}, n), make([]bool, n)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for j := range n {
+		k := blockKey{reader, shard, first + j}
+		if e, ok := c.blocks[k]; ok {
+			c.order.MoveToFront(e)
+			hit[j] = e.Value.(*cachedBlock).data
+		} else if ch, ok := c.flights[k]; ok {
+			wait[j] = ch
+		} else {
+			ch := make(chan struct{})
+			c.flights[k] = ch
+			own[j] = true
+		}
+	}
+	return hit, wait, own
+}
+
+// land ends the caller's claim on a block: data (nil if the fetch failed) enters the cache
+// and waiters are released.
+func (c *blockCache) land(k blockKey, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.flights[k]; ok {
+		close(ch)
+		delete(c.flights, k)
+	}
+	if data != nil {
+		c.putLocked(k, data)
+	}
+}
+
+// get returns a cached block, or nil.
+func (c *blockCache) get(k blockKey) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.blocks[k]; ok {
+		c.order.MoveToFront(e)
+		return e.Value.(*cachedBlock).data
+	}
+	return nil
+}
+
+func (c *blockCache) putLocked(k blockKey, data []byte) {
+	size := int64(len(data))
+	if size > c.max {
+		return
+	}
+	if e, ok := c.blocks[k]; ok {
+		c.order.MoveToFront(e)
+		return
+	}
+	for c.used+size > c.max {
+		last := c.order.Back()
+		b := c.order.Remove(last).(*cachedBlock)
+		delete(c.blocks, b.key)
+		c.used -= int64(len(b.data))
+	}
+	c.blocks[k] = c.order.PushFront(&cachedBlock{key: k, data: data})
+	c.used += size
+}
+
+// stats returns the bytes and blocks held (tests).
+func (c *blockCache) stats() (bytes int64, blocks int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used, len(c.blocks)
+}
+
+// readSegmentCached fills seg.out through the cache: blocks of the covering block range
+// that are cached are copied, blocks another read is fetching are waited for, and the
+// rest are fetched as one span (healthy, or degraded if needed) and enter the cache.
+func (p *PackReader) readSegmentCached(ctx context.Context, seg segment, g *ShardInfo) error {
+	bs, s := g.BlockSize, g.ShardSize
+	first, last := seg.off/bs, (seg.off+seg.n-1)/bs
+	hit, wait, own := p.cache.claim(p.id, seg.shard, first, last)
+	lo, hi := int64(-1), int64(-1) // owned blocks: the span [lo, hi] is fetched at once
+	for j, o := range own {
+		if o {
+			if lo < 0 {
+				lo = first + int64(j)
+			}
+			hi = first + int64(j)
+		}
+	}
+	blockEnd := func(b int64) int64 { return min((b+1)*bs, s) }
+	// put copies block b (bytes data, starting at payload offset b*bs) into seg.out.
+	put := func(b int64, data []byte) {
+		bo := b * bs
+		from, to := max(seg.off, bo), min(seg.off+seg.n, bo+int64(len(data)))
+		copy(seg.out[from-seg.off:to-seg.off], data[from-bo:to-bo])
+	}
+	if lo >= 0 {
+		data, err := p.fetchSegment(ctx, segment{shard: seg.shard, off: lo * bs, n: blockEnd(hi) - lo*bs})
+		for b := lo; b <= hi; b++ {
+			if !own[b-first] {
+				continue
+			}
+			var blk []byte
+			if err == nil {
+				blk = data[b*bs-lo*bs : blockEnd(b)-lo*bs]
+				if lo != hi { // own array per block, so the budget counts what is held
+					blk = append([]byte(nil), blk...)
+				}
+				put(b, blk)
+			}
+			p.cache.land(blockKey{p.id, seg.shard, b}, blk)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for j, b := range hit {
+		if b != nil {
+			put(first+int64(j), b)
+		}
+	}
+	for j, ch := range wait {
+		if ch == nil {
+			continue
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		b := first + int64(j)
+		data := p.cache.get(blockKey{p.id, seg.shard, b})
+		if data == nil { // that fetch failed, or the block was evicted already: fetch it here
+			var err error
+			if data, err = p.fetchSegment(ctx, segment{shard: seg.shard, off: b * bs, n: blockEnd(b) - b*bs}); err != nil {
+				return err
+			}
+		}
+		put(b, data)
+	}
+	return nil
+}
