@@ -56,8 +56,12 @@
 //
 // # Resources
 //
-// A Splitter reads its source in ReadSize (4 MiB) sequential reads into one
-// reused buffer; the rabin Chunker keeps a 512 KiB buffer, the fastcdc
+// A Splitter reads an *os.File ahead of the chunker into ReadAheadBuffers
+// reused buffers of ReadSize (2 MiB): regular files and block devices with
+// up to three concurrent positioned reads (pread) and POSIX_FADV_SEQUENTIAL,
+// pipes and other streams with one goroutine filling a second buffer; other
+// readers synchronously into one buffer. Holes are never read. Close stops
+// the read-ahead of an abandoned stream. The rabin Chunker keeps a 512 KiB buffer, the fastcdc
 // Chunker a 2*MaxSize one (16 MiB by default), since the library looks
 // MaxSize bytes ahead of every cut. Chunk bytes are appended to the caller's
 // buffer, which grows to at most MaxSize. Memory does not depend on the

@@ -1,9 +1,6 @@
 package chunk
 
-import (
-	"io"
-	"os"
-)
+import "io"
 
 // maxEmptyReads bounds consecutive (0, nil) reads before readFull gives up
 // with io.ErrNoProgress, so a misbehaving reader cannot spin forever.
@@ -29,20 +26,4 @@ func readFull(r io.Reader, p []byte) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// fileAt reads a regular file with positioned reads (pread), so seeking for
-// holes on the same descriptor does not disturb the read position.
-type fileAt struct {
-	f   *os.File
-	pos int64
-}
-
-func (r *fileAt) Read(p []byte) (int, error) {
-	n, err := r.f.ReadAt(p, r.pos)
-	r.pos += int64(n)
-	if err == io.EOF && n > 0 {
-		err = nil
-	}
-	return n, err
 }

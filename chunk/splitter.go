@@ -9,7 +9,7 @@ import (
 
 // ReadSize is the size of the Splitter's reads from its source (a multiple
 // of ZeroBlockSize); reads near a hole are shorter.
-const ReadSize = 4 << 20
+const ReadSize = 2 << 20
 
 // Piece is one unit of a volume stream: a data chunk, or a run of zeros.
 type Piece struct {
@@ -47,19 +47,20 @@ const (
 // documentation for the exact contract. A Splitter is not safe for
 // concurrent use.
 type Splitter struct {
-	chunker Chunker
-	seg     segmentReader
-	src     io.Reader
-	file    *fileAt     // src, when it is a regular file
-	holes   *holeFinder // nil unless src is a regular file on Linux
+	chunker  Chunker
+	seg      segmentReader
+	src      io.Reader  // read synchronously into sbuf unless ahead
+	ra       *readAhead // reads *os.File sources ahead; made on first use
+	prefetch bool       // src is read through ra
+	sbuf     []byte     // synchronous read buffer; made on first use
 
-	rbuf       []byte
-	rpos, rend int   // rbuf[rpos:rend] is unconsumed stream data
-	dataEnd    int   // rbuf[rpos:dataEnd] is known to be non-zero blocks
-	zeroAt     int   // rbuf index of a block known to be zero, or -1
-	off        int64 // stream offset of rbuf[rpos] (of the hole when hole > 0)
-	hole       int64 // with rpos == rend: length of a hole extent at off
-	eof        bool  // source exhausted
+	rbuf       []byte // the buffer being consumed: sbuf or a read-ahead buffer
+	rpos, rend int    // rbuf[rpos:rend] is unconsumed stream data
+	dataEnd    int    // rbuf[rpos:dataEnd] is known to be non-zero blocks
+	zeroAt     int    // rbuf index of a block known to be zero, or -1
+	off        int64  // stream offset of rbuf[rpos] (of the hole when hole > 0)
+	hole       int64  // with rpos == rend: length of a hole extent at off
+	eof        bool   // source exhausted
 
 	inSeg  bool  // a data segment is being chunked
 	segOff int64 // stream offset of the next chunk of the segment
@@ -68,10 +69,16 @@ type Splitter struct {
 }
 
 // NewSplitter returns a Splitter reading src with chunking parameters p.
-// If src is an *os.File of a regular file, the Splitter reads it with
-// positioned reads from its current offset and skips holes with
-// SEEK_DATA/SEEK_HOLE; the file offset is unspecified afterwards. Any other
-// reader, including pipes and block devices, is read sequentially.
+//
+// If src is an *os.File of a regular file or a block device, the Splitter
+// reads it from its current offset with up to ReadAheadBuffers-1 concurrent
+// positioned reads of ReadSize bytes ahead of the chunker, and tells the
+// kernel the access is sequential; for a regular file it also skips holes
+// with SEEK_DATA/SEEK_HOLE. The file offset is unspecified afterwards. Any
+// other *os.File (a pipe, a terminal) is read sequentially by one goroutine
+// into a second buffer while the first is chunked. Other readers are read
+// synchronously, in the caller's goroutine. Call Close when abandoning a
+// stream before Next returned io.EOF or an error.
 func NewSplitter(src io.Reader, p Params) (*Splitter, error) {
 	if src == nil {
 		return nil, ErrNilSource
@@ -80,39 +87,73 @@ func NewSplitter(src io.Reader, p Params) (*Splitter, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Splitter{chunker: ch, rbuf: make([]byte, ReadSize)}
+	s := &Splitter{chunker: ch}
 	s.seg.s = s
 	s.Reset(src)
 	return s, nil
 }
 
-// Reset starts a new stream from src, reusing the Splitter's buffers.
-// A nil src yields an empty stream.
+// Reset starts a new stream from src, reusing the Splitter's buffers; a
+// stream not read to its end is abandoned as by Close. A nil src yields an
+// empty stream.
 func (s *Splitter) Reset(src io.Reader) {
 	if src == nil {
 		src = eofReader{}
 	}
-	*s = Splitter{chunker: s.chunker, seg: s.seg, rbuf: s.rbuf, src: src, zeroAt: -1}
+	if s.ra != nil {
+		s.ra.abandon()
+	}
+	*s = Splitter{chunker: s.chunker, seg: s.seg, ra: s.ra, sbuf: s.sbuf, src: src, zeroAt: -1}
 	if f, ok := src.(*os.File); ok {
 		s.openFile(f)
 	}
 }
 
-// openFile switches to positioned reads and hole skipping for regular files.
+// Close stops reading ahead and lets go of the source: reads in flight are
+// not waited for (a pipe read may block indefinitely) and their buffers are
+// left to them. Next then reports io.EOF until Reset. Close never fails; the
+// source itself is not closed.
+func (s *Splitter) Close() error {
+	if s.ra != nil {
+		s.ra.abandon()
+	}
+	if s.err == nil {
+		s.eof, s.prefetch, s.inSeg, s.rpos, s.rend, s.dataEnd, s.hole = true, false, false, 0, 0, 0, 0
+		s.src = eofReader{}
+	}
+	return nil
+}
+
+// openFile starts reading an *os.File ahead: positioned reads (and hole
+// skipping) for regular files and block devices, sequential reads for the
+// rest. Any failure to inspect f falls back to sequential read-ahead.
 func (s *Splitter) openFile(f *os.File) {
+	if s.ra == nil {
+		s.ra = newReadAhead(ReadSize, ReadAheadBuffers)
+	}
+	s.prefetch = true
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	if err != nil || !positioned(fi.Mode()) {
+		s.ra.start(nil, f, 0, nil)
 		return
 	}
 	base, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
+		s.ra.start(nil, f, 0, nil)
 		return
 	}
-	s.file = &fileAt{f: f, pos: base}
-	s.src = s.file
-	if holesSupported && fi.Size() > base {
-		s.holes = &holeFinder{seek: fileSeeker(f), base: base, size: fi.Size() - base}
+	var holes *holeFinder
+	if holesSupported && fi.Mode().IsRegular() && fi.Size() > base {
+		holes = &holeFinder{seek: fileSeeker(f), base: base, size: fi.Size() - base}
 	}
+	adviseSequential(f, base)
+	s.ra.start(f, nil, base, holes)
+}
+
+// positioned reports whether files of mode m take positioned reads at any
+// offset: regular files and block devices.
+func positioned(m os.FileMode) bool {
+	return m.IsRegular() || (m&os.ModeDevice != 0 && m&os.ModeCharDevice == 0)
 }
 
 // Stats returns the counters so far.
@@ -226,17 +267,15 @@ func (s *Splitter) fill() {
 	if s.eof {
 		return
 	}
-	n := int64(len(s.rbuf))
-	if s.holes != nil {
-		start, end := s.holes.next(s.off)
-		if start <= s.off {
-			s.hole = end - s.off
-			return
-		}
-		n = min(n, start-s.off)
-		s.file.pos = s.holes.base + s.off // skip the holes passed
+	if s.prefetch {
+		s.fillAhead()
+		return
 	}
-	m, err := readFull(s.src, s.rbuf[:n])
+	if s.sbuf == nil {
+		s.sbuf = make([]byte, ReadSize)
+	}
+	s.rbuf = s.sbuf
+	m, err := readFull(s.src, s.rbuf)
 	s.rend = m
 	s.stats.BytesRead += int64(m)
 	switch {
@@ -244,6 +283,23 @@ func (s *Splitter) fill() {
 		s.eof = true
 	case err != nil:
 		s.err = fmt.Errorf("chunk: read at offset %d: %w", s.off+int64(m), err)
+	}
+}
+
+// fillAhead takes the next extent from the read-ahead: data becomes rbuf, a
+// hole is recorded.
+func (s *Splitter) fillAhead() {
+	ext, err := s.ra.next()
+	switch {
+	case err == io.EOF:
+		s.eof = true
+	case err != nil:
+		s.err = fmt.Errorf("chunk: %w", err)
+	case ext.hole > 0:
+		s.hole = ext.hole
+	default:
+		s.rbuf, s.rend = ext.data, len(ext.data)
+		s.stats.BytesRead += int64(len(ext.data))
 	}
 }
 

@@ -52,9 +52,10 @@ type upload struct {
 }
 
 // Memory bounds of a backup (docs/BENCHMARKS.md, "Memory"). Peak memory is about
-// chunk.ReadSize + the chunker's buffer + 1.5 × the in-flight budget (the budget plus the
-// free list) + (uploaders+1) packs, whatever the volume size: 4 + 16 + 21 + 2 × 17 MiB with
-// the defaults on the local backend.
+// chunk.ReadBufferBytes (read-ahead of a file source) + the chunker's buffer + up to 3 × the
+// in-flight budget (the budget plus a free list of twice it) + (uploaders+1) packs of
+// PackSize+packSlack + one zstd encoder per worker (~4 MiB each), whatever the volume size:
+// 8 + 16 + 42 + 2 × 18 + 8 MiB at most with the defaults on the local backend.
 const (
 	// inflightAverageChunks is how many average-sized chunks (hashed, compressed, waiting for
 	// the packer) may be in flight per worker, on top of one maximum-sized chunk.
@@ -67,6 +68,26 @@ const (
 	localUploaders  = 1
 	remoteUploaders = 2
 )
+
+// packSlack is the room a pack buffer has beyond PackSize: a pack ends at the first blob that
+// takes it to PackSize (as before), unless that blob would not fit in the slack either, in which
+// case the pack ends before it (packFits). The slack used to be a whole maximum-sized chunk
+// (8 MiB), touched over a long backup in both pack buffers: part of the peak RSS growth with
+// the volume size. 2 MiB holds most chunks (FastCDC's sizes cluster around 1 MiB).
+const packSlack = 2 << 20
+
+// blobOverhead bounds what sealing a blob adds to its payload in a pack, table entry included;
+// packTableSeal bounds the sealed table's tag, the entry count and the trailer.
+const (
+	blobOverhead  = 256
+	packTableSeal = 64
+)
+
+// packFits reports whether a payload of n bytes can join a pack of size bytes (table
+// included) within a buffer of packCap bytes. An empty pack takes any blob.
+func packFits(size, n, packCap int, empty bool) bool {
+	return empty || size+n+blobOverhead+packTableSeal <= packCap
+}
 
 // uploadersFor returns how many packs to save concurrently on be.
 func uploadersFor(be backend.Backend) int {
@@ -148,6 +169,7 @@ type backupRun struct {
 	packBufs  chan []byte // pack buffers: one filling plus one per uploader, allocated lazily
 	packCap   int
 	uploaders int
+	comps     chan *compressor // zstd encoders, one per worker, borrowed per blob
 
 	claimMu sync.Mutex
 	claimed map[ids.ID]struct{} // new blobs of this session, claimed by one worker
@@ -181,9 +203,8 @@ func (r *Repository) newBackupRun(cache *index.Cache, excluded map[ids.ID]struct
 		bufs:      bufList{maxBytes: int(2 * budget), size: int(min(2*avg, maxChunk))},
 		packBufs:  make(chan []byte, up+1),
 		uploaders: up,
-		// A pack ends at the first blob that takes it past PackSize: room for one more
-		// blob (a data chunk or a list blob) and the sealed table, so it never regrows.
-		packCap: r.cfg.PackSize + int(max(maxChunk, listMaxBytes)) + 64<<10,
+		// See packSlack: a pack buffer never regrows.
+		packCap: r.cfg.PackSize + packSlack,
 	}
 	for range up + 1 {
 		b.packBufs <- nil
@@ -234,6 +255,7 @@ func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptio
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
+	defer sp.Close() // stops its read-ahead if the pipeline fails early
 	b := r.newBackupRun(cache, excluded, runtime.GOMAXPROCS(0))
 	collectGarbage()
 
@@ -329,6 +351,18 @@ func (b *backupRun) startProgress(ctx context.Context, opts BackupOptions, start
 // Buffers are recycled through free lists, so a steady backup allocates almost nothing.
 func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, error) {
 	workers := runtime.GOMAXPROCS(0)
+	// Compressors, one per worker, borrowed for each blob: the repository's shared one
+	// (r.comp) encodes one frame at a time, which serialised the workers on compression, the
+	// largest stage, and left a core idle (docs/BENCHMARKS.md).
+	b.comps = make(chan *compressor, workers)
+	for range workers {
+		c, err := newCompressor(b.r.cfg.Compression)
+		if err != nil {
+			return nil, err
+		}
+		b.comps <- c
+	}
+
 	g, ctx := errgroup.WithContext(parent)
 	orderCh := make(chan *job, 4*workers+4)
 	workCh := make(chan *job, workers)
@@ -449,6 +483,12 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 			}
 		}
 		for bl := range packCh {
+			if pb != nil && !packFits(pb.size(), len(bl.payload), b.packCap, len(pb.entries) == 0) {
+				if err := flush(); err != nil {
+					bl.release()
+					return err
+				}
+			}
 			if pb == nil {
 				var buf []byte
 				select {
@@ -531,7 +571,9 @@ func (b *backupRun) store(ctx context.Context, packCh chan<- blob, t index.BlobT
 	}
 	bl := blob{t: t, id: id, rawLen: len(data), payload: data, release: done}
 	// Room for zstd's worst case, so incompressible data does not regrow the buffer.
-	out, compressed := b.r.comp.compress(b.bufs.getCap(compressBound(len(data))), data)
+	comp := <-b.comps // held for the compression only, so a wait is short
+	out, compressed := comp.compress(b.bufs.getCap(compressBound(len(data))), data)
+	b.comps <- comp
 	if compressed {
 		// The chunk buffer is free now; the compressed payload keeps its budget until sealed.
 		if weight > 0 {

@@ -14,8 +14,6 @@ const (
 
 	listCutMask    = 0x3ff // a list blob ends after a data record whose id[0:2] & mask == 0
 	listMaxRecords = 8192
-	// listMaxBytes bounds the plaintext of one list blob.
-	listMaxBytes = listMaxRecords * (1 + binary.MaxVarintLen64 + ids.Size)
 )
 
 // listBuilder accumulates records and reports when a list blob is complete.

@@ -9,10 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/crypto"
@@ -111,10 +115,50 @@ func TestBackupPeakRSS(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := memRepo(t)
-		if _, err := r.Backup(context.Background(), newGenVolume(n, 5), BackupOptions{}); err != nil {
+		var maxLive uint64
+		stop := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() { // the live heap after each collection: what a memory limit must leave room for
+			defer close(sampled)
+			s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				metrics.Read(s)
+				maxLive = max(maxLive, s[0].Value.Uint64())
+			}
+		}()
+		opts := BackupOptions{}
+		if path := os.Getenv("CAIRN_RSS_HEAPPROF"); path != "" {
+			// A heap profile of what is live late in the backup (after two collections).
+			var once sync.Once
+			opts.ProgressInterval = 50 * time.Millisecond
+			opts.Progress = func(p Progress) {
+				if p.BytesDone < n*9/10 {
+					return
+				}
+				once.Do(func() {
+					runtime.GC()
+					runtime.GC()
+					f, err := os.Create(path)
+					if err == nil {
+						_ = pprof.Lookup("heap").WriteTo(f, 0)
+						f.Close()
+					}
+				})
+			}
+		}
+		_, err = r.Backup(context.Background(), newGenVolume(n, 5), opts)
+		close(stop)
+		<-sampled
+		if err != nil {
 			t.Fatal(err)
 		}
 		if os.Getenv("CAIRN_RSS_DEBUG") != "" {
+			fmt.Fprintf(os.Stderr, "max live heap after a GC %d MiB\n", maxLive>>20)
 			st, _ := os.ReadFile("/proc/self/status")
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
