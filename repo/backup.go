@@ -234,15 +234,11 @@ func (b *backupRun) claim(id ids.ID) (bool, error) {
 func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptions) (*Snapshot, error) {
 	start := time.Now()
 	// Lock first, then read pending deletions and the index (docs/LIFECYCLE.md §3).
-	lk, err := r.acquireLock(ctx, LockBackup, false)
+	lk, unlock, err := r.lockFor(ctx, "backup", LockBackup, false)
 	if err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := lk.release(ctx); err != nil {
-			r.log.Warn("backup: release lock", "err", err)
-		}
-	}()
+	defer unlock()
 	excluded, err := r.pendingPacks(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)

@@ -154,15 +154,11 @@ type checkRun struct {
 // the report (see CheckReport.OK); the error is for failures that stopped the check.
 // Memory stays bounded: blob-level state lives in the index cache and a temporary file.
 func (r *Repository) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
-	lk, err := r.acquireLock(ctx, LockCheck, false)
+	lk, unlock, err := r.lockFor(ctx, "check", LockCheck, false)
 	if err != nil {
-		return nil, fmt.Errorf("check: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := lk.release(ctx); err != nil {
-			r.log.Warn("check: release lock", "err", err)
-		}
-	}()
+	defer unlock()
 	tmp, err := newBlobSet()
 	if err != nil {
 		return nil, fmt.Errorf("check: %w", err)

@@ -258,6 +258,20 @@ type heldLock struct {
 // acquireLock writes a new lock object and, unless it is a backup lock, fails with
 // ErrLocked when another live conflicting lock exists. The lock is refreshed every
 // refreshEvery until release.
+// lockFor takes a lock of kind for operation op (the prefix of its errors) and returns it
+// with a function for defer that releases it, logging a failure to release.
+func (r *Repository) lockFor(ctx context.Context, op, kind string, exclusive bool) (*heldLock, func(), error) {
+	lk, err := r.acquireLock(ctx, kind, exclusive)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return lk, func() {
+		if err := lk.release(ctx); err != nil {
+			r.log.Warn(op+": release lock", "err", err)
+		}
+	}, nil
+}
+
 func (r *Repository) acquireLock(ctx context.Context, kind string, exclusive bool) (*heldLock, error) {
 	host, _ := os.Hostname()
 	now := time.Now()

@@ -119,15 +119,11 @@ type pruneRun struct {
 // has finished and a fresh walk of the snapshots confirms they are unneeded
 // (docs/LIFECYCLE.md). Prune holds an exclusive lock: a second prune fails with ErrLocked.
 func (r *Repository) Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
-	lk, err := r.acquireLock(ctx, LockPrune, true)
+	lk, unlock, err := r.lockFor(ctx, "prune", LockPrune, true)
 	if err != nil {
-		return nil, fmt.Errorf("prune: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := lk.release(ctx); err != nil {
-			r.log.Warn("prune: release lock", "err", err)
-		}
-	}()
+	defer unlock()
 	u, err := newUsedSet()
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)

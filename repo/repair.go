@@ -29,15 +29,11 @@ type RepairIndexResult struct {
 // A pack whose table does not verify is left out and reported (see RepairPacks). Safe
 // against concurrent backups; excludes prune.
 func (r *Repository) RepairIndex(ctx context.Context) (*RepairIndexResult, error) {
-	lk, err := r.acquireLock(ctx, LockRepair, true)
+	lk, unlock, err := r.lockFor(ctx, "repair index", LockRepair, true)
 	if err != nil {
-		return nil, fmt.Errorf("repair index: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := lk.release(ctx); err != nil {
-			r.log.Warn("repair index: release lock", "err", err)
-		}
-	}()
+	defer unlock()
 	res := &RepairIndexResult{}
 	// Index objects first, then packs: every pack an old object names was stored before it.
 	old, err := r.objectNames(ctx, backend.Index)
@@ -111,15 +107,11 @@ type SnapshotDamage struct {
 // chunk list is removed. Data is never deleted here; run RepairIndex first if check
 // reported index problems.
 func (r *Repository) RepairSnapshots(ctx context.Context, force bool) ([]SnapshotDamage, error) {
-	lk, err := r.acquireLock(ctx, LockRepair, true)
+	lk, unlock, err := r.lockFor(ctx, "repair snapshots", LockRepair, true)
 	if err != nil {
-		return nil, fmt.Errorf("repair snapshots: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := lk.release(ctx); err != nil {
-			r.log.Warn("repair snapshots: release lock", "err", err)
-		}
-	}()
+	defer unlock()
 	snaps, err := r.Snapshots(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("repair snapshots: %w", err)
@@ -289,15 +281,11 @@ type PackDamage struct {
 // index without the damaged packs, and then removes them; snapshots that needed a lost blob
 // are then reported by check and fixed by RepairSnapshots.
 func (r *Repository) RepairPacks(ctx context.Context, force bool) ([]PackDamage, error) {
-	lk, err := r.acquireLock(ctx, LockRepair, true)
+	lk, unlock, err := r.lockFor(ctx, "repair packs", LockRepair, true)
 	if err != nil {
-		return nil, fmt.Errorf("repair packs: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := lk.release(ctx); err != nil {
-			r.log.Warn("repair packs: release lock", "err", err)
-		}
-	}()
+	defer unlock()
 	stored, err := r.listPacks(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("repair packs: %w", err)

@@ -56,15 +56,11 @@ func (r *Repository) RepairShards(ctx context.Context, opts RepairShardsOptions)
 	if !ok {
 		return nil, ErrNotZoned
 	}
-	lk, err := r.acquireLock(ctx, LockCheck, false)
+	_, unlock, err := r.lockFor(ctx, "repair shards", LockCheck, false)
 	if err != nil {
-		return nil, fmt.Errorf("repair shards: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := lk.release(ctx); err != nil {
-			r.log.Warn("repair shards: release lock", "err", err)
-		}
-	}()
+	defer unlock()
 	rep, err := h.Heal(ctx, zones.HealOptions{Verify: opts.Verify})
 	if err != nil {
 		return rep, fmt.Errorf("repair shards: %w", err)
