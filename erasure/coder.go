@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/klauspost/reedsolomon"
+	"github.com/zeebo/blake3"
 )
 
 // Coder encodes packs into shard objects and decodes them again for one Layout.
@@ -144,6 +145,16 @@ func (c *Coder) Encode(packID, pack []byte) ([][]byte, error) {
 // copy (e.g. io.MultiReader). Data payloads that lie wholly inside pack alias it: pack must
 // not change while they are in use.
 func (c *Coder) EncodeSplit(packID, pack []byte) (payloads, footers [][]byte, err error) {
+	return c.EncodeSplitBuf(packID, pack, func(n int64) []byte { return make([]byte, n) })
+}
+
+// EncodeSplitBuf is EncodeSplit with the payloads it cannot alias (parity, and data
+// payloads that reach past the end of pack) taken from buf, so a caller can reuse them
+// across packs. buf(n) must return a slice of length n that nothing else uses until the
+// caller is done with the payloads; its contents may be anything (EncodeSplitBuf writes
+// every byte). buf is called once per such payload, in index order, and not at all once
+// EncodeSplitBuf has returned.
+func (c *Coder) EncodeSplitBuf(packID, pack []byte, buf func(n int64) []byte) (payloads, footers [][]byte, err error) {
 	info, err := c.info(packID, len(pack))
 	if err != nil {
 		return nil, nil, err
@@ -156,10 +167,18 @@ func (c *Coder) EncodeSplit(packID, pack []byte) (payloads, footers [][]byte, er
 		case i < c.layout.Data && hi <= int64(len(pack)):
 			payloads[i] = pack[lo:hi:hi]
 		default:
-			payloads[i] = make([]byte, s)
-			if i < c.layout.Data && lo < int64(len(pack)) {
-				copy(payloads[i], pack[lo:])
+			p := buf(s)
+			if int64(len(p)) != s {
+				return nil, nil, fmt.Errorf("erasure: encode: buffer of %d bytes, want %d", len(p), s)
 			}
+			n := 0
+			if i < c.layout.Data && lo < int64(len(pack)) {
+				n = copy(p, pack[lo:])
+			}
+			if i < c.layout.Data {
+				clear(p[n:]) // zero padding; parity is overwritten whole by the encoder
+			}
+			payloads[i] = p
 		}
 	}
 	footers, err = c.encodePayloads(info, payloads)
@@ -167,6 +186,132 @@ func (c *Coder) EncodeSplit(packID, pack []byte) (payloads, footers [][]byte, er
 		return nil, nil, err
 	}
 	return payloads, footers, nil
+}
+
+// maxPartsTail bounds the zero-padded tail EncodeParts encodes from scratch copies; a pack
+// whose data shards need more padding than this (only packs of a few blocks) is encoded
+// with EncodeSplitBuf.
+const maxPartsTail = 64 << 10
+
+// EncodeParts is Encode returning each shard object as parts to upload in order (their
+// concatenation is the object Encode returns) without copying the pack: data shards alias
+// pack, the zero padding of the last data shard is a separate small part, and parity
+// payloads come from buf as in EncodeSplitBuf. So a 4+2 encode of a 16 MiB pack takes two
+// shard-sized buffers from buf and allocates a few KiB. pack must not change while the
+// parts are in use.
+func (c *Coder) EncodeParts(packID, pack []byte, buf func(n int64) []byte) ([][][]byte, error) {
+	info, err := c.info(packID, len(pack))
+	if err != nil {
+		return nil, err
+	}
+	k, total := c.layout.Data, c.layout.Total()
+	s, n := info.ShardSize, int64(len(pack))
+	// Positions [0, head) of every data payload lie inside pack; [head, s) is the tail,
+	// which needs padding in at least the last data payload.
+	head := min(s, max(0, n-int64(k-1)*s))
+	tail := s - head
+	if tail > maxPartsTail {
+		payloads, footers, err := c.EncodeSplitBuf(packID, pack, buf)
+		if err != nil {
+			return nil, err
+		}
+		objs := make([][][]byte, total)
+		for i := range objs {
+			objs[i] = [][]byte{payloads[i], footers[i]}
+		}
+		return objs, nil
+	}
+	parts := make([][][]byte, total) // payload parts of each shard
+	heads := make([][]byte, total)
+	tails := make([][]byte, total)
+	var scratch []byte
+	if tail > 0 {
+		scratch = make([]byte, int64(k)*tail)
+	}
+	for i := range total {
+		if i >= k {
+			p := buf(s)
+			if int64(len(p)) != s {
+				return nil, fmt.Errorf("erasure: encode: buffer of %d bytes, want %d", len(p), s)
+			}
+			heads[i], tails[i] = p[:head], p[head:]
+			parts[i] = [][]byte{p}
+			continue
+		}
+		lo := int64(i) * s
+		if lo+s <= n {
+			heads[i], tails[i] = pack[lo:lo+head], pack[lo+head:lo+s]
+			parts[i] = [][]byte{pack[lo : lo+s : lo+s]}
+			continue
+		}
+		t := scratch[int64(i)*tail : int64(i+1)*tail]
+		if lo+head < n {
+			copy(t, pack[lo+head:])
+		}
+		heads[i], tails[i] = []byte{}, t
+		if head > 0 { // then lo+head <= n
+			heads[i] = pack[lo : lo+head : lo+head]
+		}
+		parts[i] = [][]byte{heads[i], t}
+	}
+	if c.layout.Parity > 0 {
+		// Reed-Solomon works position by position: coding head and tail separately gives
+		// the parity of the whole payloads.
+		for _, shards := range [][][]byte{heads, tails} {
+			if len(shards[0]) == 0 {
+				continue
+			}
+			if err := c.enc.Encode(shards); err != nil {
+				return nil, fmt.Errorf("erasure: encode %v: %w", c.layout, err)
+			}
+		}
+	}
+	objs := make([][][]byte, total)
+	forEach(total, func(i int) {
+		info := *info
+		info.Index = i
+		info.BlockSums = sumBlockParts(parts[i], s, info.BlockSize)
+		objs[i] = append(parts[i], info.appendFooter(make([]byte, 0, info.FooterLen())))
+	})
+	return objs, nil
+}
+
+// sumBlockParts is sumBlocks of the concatenation of parts (size bytes in all).
+func sumBlockParts(parts [][]byte, size, bs int64) [][BlockSumSize]byte {
+	if len(parts) == 1 {
+		return sumBlocks(parts[0], bs)
+	}
+	sums := make([][BlockSumSize]byte, numBlocks(size, bs))
+	var h *blake3.Hasher
+	pi, off := 0, int64(0) // current part and offset in it
+	for b := range sums {
+		want := min(bs, size-int64(b)*bs)
+		if pi < len(parts) && int64(len(parts[pi]))-off >= want {
+			sums[b] = blockSum(parts[pi][off : off+want])
+		} else {
+			if h == nil {
+				h = blake3.New()
+			}
+			h.Reset()
+			for want > 0 && pi < len(parts) {
+				m := min(want, int64(len(parts[pi]))-off)
+				h.Write(parts[pi][off : off+m])
+				off += m
+				want -= m
+				if off == int64(len(parts[pi])) {
+					pi, off = pi+1, 0
+				}
+			}
+			var sum [32]byte
+			copy(sums[b][:], h.Sum(sum[:0]))
+			continue
+		}
+		off += want
+		if off == int64(len(parts[pi])) {
+			pi, off = pi+1, 0
+		}
+	}
+	return sums
 }
 
 // info returns the footer template (no index, no sums) for a pack.

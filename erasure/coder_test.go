@@ -102,6 +102,53 @@ func TestRoundTrip(t *testing.T) {
 						t.Fatalf("EncodeSplit shard %d differs from Encode", i)
 					}
 				}
+				// So does EncodeSplitBuf with dirty buffers, taking from buf exactly the
+				// payloads that do not alias the pack.
+				var bufs [][]byte
+				ps, fs, err = c.EncodeSplitBuf(id, pack, func(n int64) []byte {
+					b := bytes.Repeat([]byte{0xa5}, int(n))
+					bufs = append(bufs, b)
+					return b
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fromBuf := 0
+				for i := range objs {
+					if !bytes.Equal(append(bytes.Clone(ps[i]), fs[i]...), objs[i]) {
+						t.Fatalf("EncodeSplitBuf shard %d differs from Encode", i)
+					}
+					aliased := s > 0 && len(pack) > 0 && &ps[i][0] == &pack[min(int64(i)*s, int64(len(pack)-1))]
+					if i < l.Data && aliased {
+						continue
+					}
+					if s > 0 && (fromBuf >= len(bufs) || &ps[i][0] != &bufs[fromBuf][0]) {
+						t.Fatalf("EncodeSplitBuf payload %d neither aliases the pack nor is the next buffer", i)
+					}
+					fromBuf++
+				}
+				if s > 0 && fromBuf != len(bufs) {
+					t.Fatalf("EncodeSplitBuf took %d buffers, used %d", len(bufs), fromBuf)
+				}
+				// EncodeParts: the parts of each shard join to Encode's object, and only
+				// parity payloads (or, for packs with a long padded tail, what
+				// EncodeSplitBuf takes) come from buf.
+				taken := 0
+				parts, err := c.EncodeParts(id, pack, func(n int64) []byte {
+					taken++
+					return bytes.Repeat([]byte{0x5a}, int(n))
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range objs {
+					if !bytes.Equal(bytes.Join(parts[i], nil), objs[i]) {
+						t.Fatalf("EncodeParts shard %d differs from Encode", i)
+					}
+				}
+				if s*int64(l.Data)-int64(n) <= 64<<10 && taken != l.Parity {
+					t.Fatalf("EncodeParts took %d buffers, want %d (parity)", taken, l.Parity)
+				}
 			})
 		}
 	}
@@ -115,6 +162,16 @@ func TestEncodeBadPackID(t *testing.T) {
 		}
 		if _, _, err := c.EncodeSplit(id, []byte("x")); err == nil {
 			t.Errorf("EncodeSplit accepted a %d-byte pack ID", len(id))
+		}
+	}
+}
+
+func TestEncodeSplitBufWrongLength(t *testing.T) {
+	c := mustCoder(t, Layout{2, 1})
+	for _, d := range []int64{-1, 1} {
+		_, _, err := c.EncodeSplitBuf(testID(1), []byte("xyz"), func(n int64) []byte { return make([]byte, n+d) })
+		if err == nil {
+			t.Errorf("EncodeSplitBuf accepted a buffer %d bytes off", d)
 		}
 	}
 }
@@ -248,5 +305,26 @@ func TestPlacement(t *testing.T) {
 	}
 	if got := Placement(nil, 2, 1, 3); fmt.Sprint(got) != "[0 1 2]" {
 		t.Errorf("Placement(nil id) = %v", got)
+	}
+}
+
+// TestEncodePartsSmallBlocks: with 64-byte blocks the padded tail and its block sums split
+// across parts in every way; the objects must still equal Encode's.
+func TestEncodePartsSmallBlocks(t *testing.T) {
+	for _, l := range []Layout{{4, 2}, {3, 1}, {2, 0}} {
+		c := mustCoder(t, l, WithBlockSize(64))
+		for _, n := range []int{0, 5, 64*3 + 1, 64*4*5 + 63, 1000, 4099, 70_001} {
+			pack, id := testPack(n, uint64(n)+7), testID(uint64(n))
+			want := mustEncode(t, c, id, pack)
+			objs, err := c.EncodeParts(id, pack, func(n int64) []byte { return bytes.Repeat([]byte{0xff}, int(n)) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				if !bytes.Equal(bytes.Join(objs[i], nil), want[i]) {
+					t.Fatalf("%v, %d bytes: shard %d differs from Encode", l, n, i)
+				}
+			}
+		}
 	}
 }

@@ -7,6 +7,14 @@
 // ParseURL reads an "s3://host[:port]/bucket[/prefix]?options" repository URL, taking the
 // credentials from the environment (never from the URL).
 //
+// Uploads stream from the caller's memory: Save, SaveNew and SaveParts (an object given as
+// consecutive parts, which the zones backend uses to upload a shard payload and its footer
+// without joining them) hand minio-go a seekable io.ReaderAt body, so neither a single PUT
+// nor a multipart upload buffers or copies the data, and retries seek back. The payload
+// is not hashed for the signature (UNSIGNED-PAYLOAD): cairn's objects carry their own
+// checksums. A body is never read after its call returns, even when net/http is still
+// draining a failed request, so callers may reuse their buffers at once.
+//
 // Errors wrap the backend sentinels: a missing object or bucket backend.ErrNotFound, a taken
 // name in SaveNew backend.ErrExists, a full store backend.ErrNoSpace, and an endpoint that
 // cannot be reached, times out, stalls or answers 5xx backend.ErrUnavailable. Rejected

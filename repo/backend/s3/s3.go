@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -162,18 +161,26 @@ func validName(h backend.Handle) error {
 }
 
 // Save stores data under h with a single PUT, or a multipart upload above PartSize. S3
-// makes the object visible only when the upload completes, so Save is atomic.
+// makes the object visible only when the upload completes, so Save is atomic. data is
+// not read once Save has returned.
 func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
-	return b.put(ctx, "save", h, data, false)
+	return b.put(ctx, "save", h, [][]byte{data}, false)
+}
+
+// SaveParts is Save of the concatenation of parts, without joining them in memory (the
+// zones backend uploads a shard payload and its footer this way). The parts are not read
+// once SaveParts has returned.
+func (b *Backend) SaveParts(ctx context.Context, h backend.Handle, parts [][]byte) error {
+	return b.put(ctx, "save", h, parts, false)
 }
 
 // SaveNew stores data under h with a conditional PUT (If-None-Match: *); if h exists the
 // error wraps backend.ErrExists.
 func (b *Backend) SaveNew(ctx context.Context, h backend.Handle, data []byte) error {
-	return b.put(ctx, "save new", h, data, true)
+	return b.put(ctx, "save new", h, [][]byte{data}, true)
 }
 
-func (b *Backend) put(ctx context.Context, op string, h backend.Handle, data []byte, onlyNew bool) error {
+func (b *Backend) put(ctx context.Context, op string, h backend.Handle, parts [][]byte, onlyNew bool) error {
 	if err := validName(h); err != nil {
 		return fmt.Errorf("s3 %s: %w", op, err)
 	}
@@ -186,15 +193,21 @@ func (b *Backend) put(ctx context.Context, op string, h backend.Handle, data []b
 		ContentType: "application/octet-stream",
 		PartSize:    b.cfg.PartSize,
 		Progress:    w,
-		// Objects are AEAD-sealed and CRC32C-checked (minio-go AutoChecksum); a SHA-256 of
-		// the payload for the signature over plain HTTP would only cost throughput.
+		// Objects are AEAD-sealed or checksummed by cairn itself; a SHA-256 of the payload
+		// for the signature over plain HTTP would only cost throughput.
 		DisableContentSha256: true,
 	}
 	if onlyNew {
 		opts.SetMatchETagExcept("*")
 		opts.DisableMultipart = true // the condition must hold for one atomic PUT
 	}
-	_, err := b.client.PutObject(w.ctx, b.cfg.Bucket, b.Key(h), bytes.NewReader(data), int64(len(data)), opts)
+	// The body is seekable (minio-go retries by seeking back) and an io.ReaderAt, so a
+	// single PUT streams it from the caller's memory and a multipart upload reads its parts
+	// in place: nothing is buffered. It is closed on return, because net/http may still
+	// read a request body after the round trip failed.
+	body := newPartsReader(parts)
+	defer body.Close()
+	_, err := b.client.PutObject(w.ctx, b.cfg.Bucket, b.Key(h), body, body.Size(), opts)
 	if err != nil {
 		if er, ok := isConditionFailed(err); ok && onlyNew && ctx.Err() == nil {
 			return fmt.Errorf("s3 %s/%s: %s %s: %s: %w", b.cfg.Endpoint, b.cfg.Bucket, op, h, describe(er), backend.ErrExists)

@@ -12,7 +12,11 @@
 // stores shard i as its own object "<pack>.s<i>" (pack type, so data/<xx>/<pack>.s<i> in
 // the bucket) in zone erasure.Placement(PackID(pack))[i]; k+m <= zones, so no zone holds
 // two shards of a pack. The pack ID in the shard footers is the 32 bytes a 64-hex pack name
-// encodes. Shards are uploaded in parallel. Load(offset, length) goes through an
+// encodes. Shards are uploaded in parallel, without copies (erasure.Coder.EncodeParts): data
+// shards are slices of the pack, parity payloads come from a free list of shard buffers
+// reused across saves, and a zone store with SaveParts (s3.Backend) uploads payload and
+// footer as separate parts of one object. A pack save in flight thus holds m shard-sized
+// buffers (4+2, 16 MiB packs: 8 MiB) and allocates a few hundred KiB. Load(offset, length) goes through an
 // erasure.PackReader (an LRU of them, one per pack, so footers are read once per pack):
 // while the data shards are healthy a range is read from one data shard with no decoding;
 // a failed, corrupt or slow (after HedgeAfter) shard is replaced by a reconstruction from
@@ -69,6 +73,11 @@
 //
 // # Caveats
 //
+//   - The free list retains, until Close, the shard buffers of the most pack saves that
+//     ran at once (m each: 4+2 with 16 MiB packs, 2 x ~4.5 MiB per concurrent save; at
+//     most 4(k+m) buffers), so a long-lived process that backed up once keeps them.
+//   - Zone stores without SaveParts (tests' in-memory zones) get each shard joined into a
+//     pooled buffer: one copy per shard.
 //   - List(Pack) costs one small GET per pack whose length this process does not know yet;
 //     Stat of a pack costs a HEAD and a footer GET.
 //   - A metadata object present in fewer than a majority of zones with no record (only

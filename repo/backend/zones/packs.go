@@ -118,27 +118,46 @@ func (s *shardSource) read(ctx context.Context, z *zone, h backend.Handle, offse
 	return z.be.Load(ctx, h, offset, length)
 }
 
+// partsSaver is a zone store that can store an object given as consecutive parts without
+// joining them first (s3.Backend). SaveParts has Save's guarantees (atomic, parts not used
+// after it returns) for the concatenation of parts.
+type partsSaver interface {
+	SaveParts(ctx context.Context, h backend.Handle, parts [][]byte) error
+}
+
 // savePack encodes data and stores shard i in zone Placement[i], all in parallel. Below
 // the write quorum the shards written are removed again and the error wraps
 // backend.ErrUnavailable (or the most common cause); a quorate write that missed zones is
 // recorded for Heal.
+//
+// Memory: data payloads alias data (no copy; the last one's zero padding is a small
+// separate part) and parity payloads come from b.bufs, reused across saves; a zone store
+// that is a partsSaver uploads the parts as they are, any other gets the object joined in
+// a pooled buffer. So a steady stream of saves allocates no shard memory, and a save in
+// flight holds m shard-sized buffers (4+2, 16 MiB packs: 8 MiB).
 func (b *Backend) savePack(ctx context.Context, h backend.Handle, data []byte) error {
 	src := b.source(h.Name)
-	objs, err := b.coder.Encode(src.id, data)
+	var pooled [][]byte
+	objs, err := b.coder.EncodeParts(src.id, data, func(n int64) []byte {
+		p := b.bufs.get(n)
+		pooled = append(pooled, p)
+		return p
+	})
+	defer func() { b.bufs.put(pooled...) }()
 	if err != nil {
 		return fmt.Errorf("zones: save %s: %w", h, err)
 	}
 	b.readers.drop(h.Name)
 	errs := make([]error, len(objs))
 	var wg sync.WaitGroup
-	for i, obj := range objs {
+	for i := range objs {
 		z := src.zone(i)
 		if b.isDown(z) {
 			errs[i] = errDown(z)
 			continue
 		}
 		wg.Go(func() {
-			errs[i] = z.be.Save(ctx, src.handle(i), obj)
+			errs[i] = b.saveShard(ctx, z, src.handle(i), objs[i])
 			if ctx.Err() == nil {
 				b.note(z, errs[i])
 			}
@@ -178,6 +197,24 @@ func (b *Backend) savePack(ctx context.Context, h backend.Handle, data []byte) e
 	b.sizes.put(h.Name, int64(len(data)))
 	b.readers.drop(h.Name)
 	return nil
+}
+
+// saveShard stores the shard object that parts make up in z.
+func (b *Backend) saveShard(ctx context.Context, z *zone, h backend.Handle, parts [][]byte) error {
+	if ps, ok := z.be.(partsSaver); ok {
+		return ps.SaveParts(ctx, h, parts)
+	}
+	var n int64
+	for _, p := range parts {
+		n += int64(len(p))
+	}
+	obj := b.bufs.get(n)
+	defer b.bufs.put(obj)
+	off := 0
+	for _, p := range parts {
+		off += copy(obj[off:], p)
+	}
+	return z.be.Save(ctx, h, obj)
 }
 
 // removeShards removes, best effort and in parallel, the shards of src that sel selects.

@@ -27,6 +27,9 @@ const (
 	DefaultReaders = 256
 )
 
+// poolPacks is how many concurrent pack saves' shard buffers a Backend keeps for reuse.
+const poolPacks = 4
+
 // ZoneBackend is one zone given to New: a name for messages and its store.
 type ZoneBackend struct {
 	Name    string
@@ -59,6 +62,7 @@ type Backend struct {
 
 	readers *readerCache
 	sizes   sizeCache
+	bufs    *bufPool // shard buffers of pack saves
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -104,6 +108,7 @@ func New(zs []ZoneBackend, l erasure.Layout, opts Options) (*Backend, error) {
 		layout: l, coder: coder, quorum: q, meta: len(zs)/2 + 1, hedge: hedge,
 		downFor: opts.DownFor, log: opts.Logger, location: opts.Location,
 		readers: newReaderCache(opts.Readers),
+		bufs:    newBufPool(poolPacks * l.Total()),
 	}
 	if b.downFor == 0 {
 		b.downFor = DefaultDownFor
@@ -264,6 +269,7 @@ func (b *Backend) ZoneNames() []string {
 
 // Close closes every zone backend.
 func (b *Backend) Close() error {
+	b.bufs.reset()
 	var errs []error
 	for _, z := range b.zones {
 		if err := z.be.Close(); err != nil {
