@@ -91,7 +91,7 @@ func (c *Cluster) start(ctx context.Context, bins binaries, dir string) error {
 	}
 	fmt.Fprintf(c.apiLogs, "--- kubetest: kube-apiserver ready after %v\n", time.Since(start).Round(time.Millisecond))
 	c.kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(c.kubeconfig, c.host, c.ca.certPEM, c.admin); err != nil {
+	if err := writeKubeconfig(c.kubeconfig, c.host, c.ca.CertPEM, c.admin); err != nil {
 		return err
 	}
 	if err := installCRDs(ctx, c.RESTConfig()); err != nil {
@@ -123,7 +123,7 @@ func (c *Cluster) writePKI(pki string) error {
 		return fmt.Errorf("create pki dir: %w", err)
 	}
 	for name, data := range map[string][]byte{
-		"ca.crt": c.ca.certPEM, "apiserver.crt": serving.certPEM, "apiserver.key": serving.keyPEM, "sa.key": saKey,
+		"ca.crt": c.ca.CertPEM, "apiserver.crt": serving.CertPEM, "apiserver.key": serving.KeyPEM, "sa.key": saKey,
 	} {
 		if err := os.WriteFile(filepath.Join(pki, name), data, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
@@ -307,9 +307,9 @@ func (c *Cluster) configFor(kp keyPair) *rest.Config {
 	return &rest.Config{
 		Host: c.host,
 		TLSClientConfig: rest.TLSClientConfig{
-			CAData:   bytes.Clone(c.ca.certPEM),
-			CertData: bytes.Clone(kp.certPEM),
-			KeyData:  bytes.Clone(kp.keyPEM),
+			CAData:   bytes.Clone(c.ca.CertPEM),
+			CertData: bytes.Clone(kp.CertPEM),
+			KeyData:  bytes.Clone(kp.KeyPEM),
 		},
 		// The default 5 QPS would make tests wait on the client-side rate limiter.
 		QPS:   200,

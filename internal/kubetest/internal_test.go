@@ -36,17 +36,17 @@ func TestCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	roots := x509.NewCertPool()
-	roots.AddCert(authority.cert)
+	roots.AddCert(authority.Cert)
 	serving, err := authority.serving()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := parseCert(t, serving.certPEM).Verify(x509.VerifyOptions{
+	if _, err := parseCert(t, serving.CertPEM).Verify(x509.VerifyOptions{
 		Roots: roots, DNSName: "127.0.0.1", KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}); err != nil {
 		t.Errorf("serving certificate for 127.0.0.1: %v", err)
 	}
-	if !slices.ContainsFunc(parseCert(t, serving.certPEM).IPAddresses, func(ip net.IP) bool { return ip.Equal(net.IPv4(10, 0, 0, 1)) }) {
+	if !slices.ContainsFunc(parseCert(t, serving.CertPEM).IPAddresses, func(ip net.IP) bool { return ip.Equal(net.IPv4(10, 0, 0, 1)) }) {
 		t.Errorf("serving certificate lacks the kubernetes service IP 10.0.0.1")
 	}
 
@@ -62,14 +62,14 @@ func TestCertificates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cert := parseCert(t, kp.certPEM)
+		cert := parseCert(t, kp.CertPEM)
 		if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 			t.Errorf("client certificate %s: %v", tc.user, err)
 		}
 		if cert.Subject.CommonName != tc.user || !slices.Equal(cert.Subject.Organization, tc.groups) {
 			t.Errorf("client certificate subject = %q %q, want %q %q", cert.Subject.CommonName, cert.Subject.Organization, tc.user, tc.groups)
 		}
-		if block, _ := pem.Decode(kp.keyPEM); block == nil || block.Type != "EC PRIVATE KEY" {
+		if block, _ := pem.Decode(kp.KeyPEM); block == nil || block.Type != "EC PRIVATE KEY" {
 			t.Errorf("client key of %s is not a PEM EC key", tc.user)
 		}
 	}

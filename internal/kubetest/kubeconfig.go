@@ -29,7 +29,7 @@ contexts:
     user: kubetest-admin
     namespace: default
 current-context: kubetest
-`, server, b64(caPEM), b64(user.certPEM), b64(user.keyPEM))
+`, server, b64(caPEM), b64(user.CertPEM), b64(user.KeyPEM))
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("write kubeconfig: %w", err)
 	}

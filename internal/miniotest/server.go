@@ -2,12 +2,16 @@ package miniotest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +43,9 @@ type Server struct {
 	port    int
 	console int
 
+	caFile string         // CA of the server certificate (StartTLS)
+	roots  *x509.CertPool // nil: plain HTTP
+
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
@@ -47,9 +54,29 @@ type Server struct {
 
 // Start starts n independent MinIO servers, each with bucket BucketName, and stops them
 // when t ends. It skips t (fails it when CI=true) if a server cannot be started.
-func Start(t testing.TB, n int) []*Server {
+func Start(t testing.TB, n int) []*Server { return start(t, n, false) }
+
+// StartTLS is Start with HTTPS: the servers present certificates for 127.0.0.1 signed by a
+// throwaway CA whose PEM file is CAFile (the same for all n servers).
+func StartTLS(t testing.TB, n int) []*Server { return start(t, n, true) }
+
+func start(t testing.TB, n int, tls bool) []*Server {
 	t.Helper()
 	bin := Binary(t)
+	var (
+		authority *testserver.CA
+		caFile    string
+	)
+	if tls {
+		var err error
+		if authority, err = testserver.NewCA("cairn-miniotest-ca"); err != nil {
+			t.Fatal(err)
+		}
+		caFile = filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(caFile, authority.CertPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	servers := make([]*Server, n)
 	var (
 		wg   sync.WaitGroup
@@ -61,6 +88,11 @@ func Start(t testing.TB, n int) []*Server {
 			dataDir: t.TempDir(),
 			certDir: t.TempDir(),
 			logs:    &testserver.TailBuffer{Max: 32 << 10},
+		}
+		if tls {
+			if err := s.useTLS(authority, caFile); err != nil {
+				t.Fatal(err)
+			}
 		}
 		servers[i] = s
 		t.Cleanup(s.stop)
@@ -75,14 +107,51 @@ func Start(t testing.TB, n int) []*Server {
 	return servers
 }
 
+// useTLS writes a serving certificate into the server's certificate directory.
+func (s *Server) useTLS(authority *testserver.CA, caFile string) error {
+	kp, err := authority.Serving("minio", nil)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.certDir, "public.crt"), kp.CertPEM, 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.certDir, "private.key"), kp.KeyPEM, 0o600); err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(authority.Cert)
+	s.caFile, s.roots = caFile, pool
+	return nil
+}
+
+// TLS reports whether the server speaks HTTPS (StartTLS).
+func (s *Server) TLS() bool { return s.roots != nil }
+
+// CAFile returns the PEM file of the CA that signed the server's certificate ("" without TLS).
+func (s *Server) CAFile() string { return s.caFile }
+
+// transport returns an HTTP transport that trusts the server's certificate.
+func (s *Server) transport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if s.roots != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS12}
+	}
+	return tr
+}
+
 // Endpoint returns the server's host:port.
 func (s *Server) Endpoint() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// URL returns an s3:// repository URL for prefix in the server's bucket (plain HTTP).
+// URL returns an s3:// repository URL for prefix in the server's bucket (plain HTTP, or
+// HTTPS with the CA file for a StartTLS server).
 func (s *Server) URL(prefix string) string {
 	u := "s3://" + s.Endpoint() + "/" + BucketName
 	if prefix != "" {
 		u += "/" + strings.Trim(prefix, "/")
+	}
+	if s.TLS() {
+		return u + "?ca=" + url.QueryEscape(s.caFile)
 	}
 	return u + "?tls=false"
 }
@@ -214,7 +283,11 @@ func (s *Server) launch(ctx context.Context) error {
 	s.mu.Lock()
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
-	if err := waitReady(ctx, "http://"+s.Endpoint(), done); err != nil {
+	scheme := "http://"
+	if s.TLS() {
+		scheme = "https://"
+	}
+	if err := waitReady(ctx, scheme+s.Endpoint(), s.transport(), done); err != nil {
 		s.Kill()
 		return err
 	}
@@ -252,8 +325,8 @@ func serverEnv() []string {
 
 // waitReady polls the liveness endpoint until it answers 200 without the
 // "object layer offline" status header, the process exits, or ctx ends.
-func waitReady(ctx context.Context, base string, exited <-chan struct{}) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+func waitReady(ctx context.Context, base string, tr http.RoundTripper, exited <-chan struct{}) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: tr}
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	var last error
@@ -284,7 +357,9 @@ func waitReady(ctx context.Context, base string, exited <-chan struct{}) error {
 
 func (s *Server) makeBucket(ctx context.Context) error {
 	c, err := minio.New(s.Endpoint(), &minio.Options{
-		Creds: credentials.NewStaticV4(AccessKey, SecretKey, ""),
+		Creds:     credentials.NewStaticV4(AccessKey, SecretKey, ""),
+		Secure:    s.TLS(),
+		Transport: s.transport(),
 	})
 	if err != nil {
 		return err
