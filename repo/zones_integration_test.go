@@ -445,3 +445,31 @@ func countShardObjects(t testing.TB, srvs []*miniotest.Server) int {
 	}
 	return n
 }
+
+// TestZonesTLS: a zones repository over three HTTPS MinIO servers whose certificates come
+// from a private CA named by ca_file in zones.yaml.
+func TestZonesTLS(t *testing.T) {
+	srvs := miniotest.StartTLS(t, 3)
+	var b strings.Builder
+	b.WriteString("erasure: {data: 2, parity: 1}\nzones:\n")
+	for i, s := range srvs {
+		fmt.Fprintf(&b, "  - {name: tls%d, endpoint: %q, bucket: %s, access_key_env: CAIRN_TEST_AK, secret_key_env: CAIRN_TEST_SK, ca_file: %q}\n",
+			i, s.Endpoint(), s.Bucket(), s.CAFile())
+	}
+	t.Setenv("CAIRN_TEST_AK", srvs[0].AccessKey())
+	t.Setenv("CAIRN_TEST_SK", srvs[0].SecretKey())
+	loc := filepath.Join(t.TempDir(), "zones.yaml")
+	if err := os.WriteFile(loc, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Init(context.Background(), loc, testInitOptions(t))
+	if err != nil {
+		t.Fatalf("Init over TLS zones: %v", err)
+	}
+	defer r.Close()
+	vol := mixedVolume(2<<20+7, 31)
+	s := backupBytes(t, r, vol, "tls")
+	if !bytes.Equal(restoreBytes(t, openZones(t, loc), s.ID), vol) {
+		t.Fatal("restore over TLS zones differs")
+	}
+}
