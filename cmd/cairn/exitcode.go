@@ -87,6 +87,7 @@ var hints = []struct {
 	{repo.ErrCurrentKey, "open the repository with another password to remove this key, or use 'cairn key passwd'"},
 	{repo.ErrKeyNotFound, "list the keys with 'cairn key list'"},
 	{repo.ErrLocked, "another cairn process holds a conflicting lock; 'cairn unlock --list' shows it, 'cairn unlock' removes stale ones"},
+	{backend.ErrNoSpace, "the storage is full: free space (e.g. 'cairn forget' then 'cairn prune') and run the command again; a failed backup records nothing"},
 	{backend.ErrNotFound, "list what is stored with 'cairn ls snapshots|index|packs|keys'"},
 }
 
