@@ -6,14 +6,29 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/cairnbackup/cairn/internal/miniotest"
 )
 
 // Several backups (separate handles, as separate processes would be) run in a loop while
 // one process repeatedly forgets old snapshots and prunes with no grace period. Every
 // snapshot left at the end must restore exactly, and check must pass.
 func TestConcurrentBackupsForgetPrune(t *testing.T) {
-	ctx := context.Background()
 	r0, dir := newLCRepo(t)
+	concurrentBackupsForgetPrune(t, r0, dir)
+}
+
+// TestConcurrentBackupsForgetPruneZones is the same over a 4+2 zones repository on six real
+// MinIO servers, where locks and pending-deletion records are replicated objects and packs
+// are erasure-coded shards.
+func TestConcurrentBackupsForgetPruneZones(t *testing.T) {
+	srvs := miniotest.Start(t, 6)
+	r0, loc := newLCRepoAt(t, writeZonesFile(t, srvs, 4, 2))
+	concurrentBackupsForgetPrune(t, r0, loc)
+}
+
+func concurrentBackupsForgetPrune(t *testing.T, r0 *Repository, dir string) {
+	ctx := context.Background()
 	const workers, rounds = 3, 4
 	var (
 		mu       sync.Mutex

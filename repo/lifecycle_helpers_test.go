@@ -21,7 +21,12 @@ func lcChunker() *chunk.Params {
 // objects every 256 blobs.
 func newLCRepo(t testing.TB) (*Repository, string) {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "repo")
+	return newLCRepoAt(t, filepath.Join(t.TempDir(), "repo"))
+}
+
+// newLCRepoAt is newLCRepo at any location (a directory, s3:// URL or zones file).
+func newLCRepoAt(t testing.TB, dir string) (*Repository, string) {
+	t.Helper()
 	kdf := crypto.TestKDFParams()
 	r, err := Init(context.Background(), dir, InitOptions{Password: testPassword, Chunker: lcChunker(),
 		PackSize: 1 << 20, KDF: &kdf, CacheDir: filepath.Join(t.TempDir(), "cache")})
