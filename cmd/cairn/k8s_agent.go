@@ -56,6 +56,29 @@ next interval.`,
 }
 
 func (a *app) runK8sAgent(ctx context.Context, kf *k8sFlags, namespaces []string, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for first := true; ; first = false {
+		// The repository is opened afresh every cycle: a long-lived handle would keep a zone
+		// that was down at start unused for the agent's whole life (and keep stale state).
+		// A failure of the first cycle (wrong password, no repository, bad flags) ends the
+		// agent with its exit code; later ones are logged and retried next interval.
+		if err := a.k8sAgentCycle(ctx, kf, namespaces); err != nil {
+			if first || ctx.Err() != nil {
+				return err
+			}
+			a.log.Error("backup cycle failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// k8sAgentCycle opens the repository and backs up every namespace once.
+func (a *app) k8sAgentCycle(ctx context.Context, kf *k8sFlags, namespaces []string) error {
 	r, err := a.openRepo(ctx)
 	if err != nil {
 		return err
@@ -65,24 +88,16 @@ func (a *app) runK8sAgent(ctx context.Context, kf *k8sFlags, namespaces []string
 	if err != nil {
 		return err
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		for _, ns := range namespaces {
-			_, snap, err := ag.Backup(ctx, k8sagent.BackupOptions{Namespace: ns, Parallel: kf.parallel})
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if err != nil {
-				a.log.Error("backup failed", "namespace", ns, "error", err)
-				continue
-			}
-			a.log.Warn("backup stored", "namespace", ns, "snapshot", snap.ID.Short())
-		}
-		select {
-		case <-ctx.Done():
+	for _, ns := range namespaces {
+		_, snap, err := ag.Backup(ctx, k8sagent.BackupOptions{Namespace: ns, Parallel: kf.parallel})
+		if ctx.Err() != nil {
 			return ctx.Err()
-		case <-t.C:
 		}
+		if err != nil {
+			a.log.Error("backup failed", "namespace", ns, "error", err)
+			continue
+		}
+		a.log.Warn("backup stored", "namespace", ns, "snapshot", snap.ID.Short())
 	}
+	return nil
 }
