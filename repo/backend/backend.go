@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Type is the kind of a stored object; it decides where the object lives.
@@ -60,6 +61,22 @@ func (h Handle) String() string {
 		return "config"
 	}
 	return h.Type.String() + "/" + h.Name
+}
+
+// Validate reports whether h names an object every backend can store: a known type and,
+// except for Config, a non-empty name without path separators that does not start with a
+// dot (backends keep temporary and internal files under dot names).
+func (h Handle) Validate() error {
+	if h.Type < Config || h.Type > Lock {
+		return fmt.Errorf("invalid object type %s", h.Type)
+	}
+	if h.Type == Config {
+		return nil
+	}
+	if h.Name == "" || strings.ContainsAny(h.Name, `/\`) || strings.HasPrefix(h.Name, ".") {
+		return fmt.Errorf("invalid object name %q", h.Name)
+	}
+	return nil
 }
 
 // Sentinel errors. Backends wrap them with context; callers test with errors.Is.

@@ -83,16 +83,6 @@ func (b *Backend) Path(h backend.Handle) string {
 	return filepath.Join(b.dir, h.Type.String(), h.Name)
 }
 
-func validName(h backend.Handle) error {
-	if h.Type == backend.Config {
-		return nil
-	}
-	if h.Name == "" || strings.ContainsAny(h.Name, `/\`) || strings.HasPrefix(h.Name, ".") {
-		return fmt.Errorf("invalid object name %q", h.Name)
-	}
-	return nil
-}
-
 // writeTemp writes data to a new synced temporary file beside the final path.
 func writeTemp(final string, data []byte) (string, error) {
 	var rnd [8]byte
@@ -138,7 +128,7 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := validName(h); err != nil {
+	if err := h.Validate(); err != nil {
 		return err
 	}
 	final := b.Path(h)
@@ -162,7 +152,7 @@ func (b *Backend) SaveNew(ctx context.Context, h backend.Handle, data []byte) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := validName(h); err != nil {
+	if err := h.Validate(); err != nil {
 		return err
 	}
 	final := b.Path(h)
@@ -188,7 +178,7 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := validName(h); err != nil {
+	if err := h.Validate(); err != nil {
 		return nil, err
 	}
 	if offset < 0 || length < 0 {
@@ -222,7 +212,7 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 
 // Stat returns the size of h.
 func (b *Backend) Stat(ctx context.Context, h backend.Handle) (int64, error) {
-	if err := validName(h); err != nil {
+	if err := h.Validate(); err != nil {
 		return 0, err
 	}
 	fi, err := os.Stat(b.Path(h))
@@ -289,7 +279,7 @@ func (b *Backend) List(ctx context.Context, t backend.Type, fn func(name string,
 
 // Remove deletes h.
 func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
-	if err := validName(h); err != nil {
+	if err := h.Validate(); err != nil {
 		return err
 	}
 	if err := os.Remove(b.Path(h)); err != nil {

@@ -3,7 +3,6 @@ package mem
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -75,7 +74,7 @@ func (b *Backend) start(ctx context.Context, op Op, h backend.Handle) (backend.H
 		return h, fmt.Errorf("mem: %s %s: %w", op, h, err), nil
 	}
 	if op != OpList {
-		if err := validName(h); err != nil {
+		if err := h.Validate(); err != nil {
 			return h, fmt.Errorf("mem: %s: %w", op, err), nil
 		}
 		h = canon(h)
@@ -213,19 +212,6 @@ func canon(h backend.Handle) backend.Handle {
 		h.Name = ""
 	}
 	return h
-}
-
-func validName(h backend.Handle) error {
-	if h.Type == backend.Config {
-		return nil
-	}
-	if h.Type < backend.Config || h.Type > backend.Lock {
-		return fmt.Errorf("invalid object type %s", h.Type)
-	}
-	if h.Name == "" || strings.ContainsAny(h.Name, `/\`) || strings.HasPrefix(h.Name, ".") {
-		return fmt.Errorf("invalid object name %q", h.Name)
-	}
-	return nil
 }
 
 func clone(b []byte) []byte {

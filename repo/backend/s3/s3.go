@@ -147,19 +147,6 @@ func (b *Backend) Key(h backend.Handle) string {
 	return b.base + h.Type.String() + "/" + h.Name
 }
 
-func validName(h backend.Handle) error {
-	if h.Type == backend.Config {
-		return nil
-	}
-	if h.Type < backend.Config || h.Type > backend.Lock {
-		return fmt.Errorf("invalid object type %s", h.Type)
-	}
-	if h.Name == "" || strings.ContainsAny(h.Name, `/\`) || strings.HasPrefix(h.Name, ".") {
-		return fmt.Errorf("invalid object name %q", h.Name)
-	}
-	return nil
-}
-
 // Save stores data under h with a single PUT, or a multipart upload above PartSize. S3
 // makes the object visible only when the upload completes, so Save is atomic. data is
 // not read once Save has returned.
@@ -181,7 +168,7 @@ func (b *Backend) SaveNew(ctx context.Context, h backend.Handle, data []byte) er
 }
 
 func (b *Backend) put(ctx context.Context, op string, h backend.Handle, parts [][]byte, onlyNew bool) error {
-	if err := validName(h); err != nil {
+	if err := h.Validate(); err != nil {
 		return fmt.Errorf("s3 %s: %w", op, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -220,7 +207,7 @@ func (b *Backend) put(ctx context.Context, op string, h backend.Handle, parts []
 // Load reads length bytes at offset of h (length 0: to the end) with a range GET. A body
 // cut short by the network is fetched again, up to MaxRetries times.
 func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int64) ([]byte, error) {
-	if err := validName(h); err != nil {
+	if err := h.Validate(); err != nil {
 		return nil, fmt.Errorf("s3 load: %w", err)
 	}
 	if offset < 0 || length < 0 {
@@ -293,7 +280,7 @@ func (b *Backend) unsatisfiable(ctx context.Context, h backend.Handle, offset, l
 
 // Stat returns the size of h (a HEAD request).
 func (b *Backend) Stat(ctx context.Context, h backend.Handle) (int64, error) {
-	if err := validName(h); err != nil {
+	if err := h.Validate(); err != nil {
 		return 0, fmt.Errorf("s3 stat: %w", err)
 	}
 	if err := ctx.Err(); err != nil {

@@ -101,7 +101,7 @@ func ParseRecord(data []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: type %q", ErrBadRecord, r.Type)
 	case t == backend.Config && r.Name != "config":
 		return nil, fmt.Errorf("%w: config record named %q", ErrBadRecord, r.Name)
-	case validName(r.Handle()) != nil || (t == backend.Pack && isInternal(r.Name)):
+	case r.Handle().Validate() != nil || (t == backend.Pack && isInternal(r.Name)):
 		return nil, fmt.Errorf("%w: object name %q", ErrBadRecord, r.Name)
 	case len(r.Zones) == 0 || len(r.Zones) > 256:
 		return nil, fmt.Errorf("%w: %d zones", ErrBadRecord, len(r.Zones))

@@ -346,20 +346,6 @@ func (u unreachable) List(context.Context, backend.Type, func(string, int64) err
 func (u unreachable) Remove(context.Context, backend.Handle) error { return u.err }
 func (u unreachable) Close() error                                 { return nil }
 
-// validName applies the backend naming rules (the same as every other backend).
-func validName(h backend.Handle) error {
-	if h.Type == backend.Config {
-		return nil
-	}
-	if h.Type < backend.Config || h.Type > backend.Lock {
-		return fmt.Errorf("invalid object type %s", h.Type)
-	}
-	if h.Name == "" || strings.ContainsAny(h.Name, `/\`) || strings.HasPrefix(h.Name, ".") {
-		return fmt.Errorf("invalid object name %q", h.Name)
-	}
-	return nil
-}
-
 // Save stores h: packs as erasure-coded shards, everything else as replicated copies.
 func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
 	if err := b.precheck(ctx, "save", h); err != nil {
@@ -442,7 +428,7 @@ func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
 }
 
 func (b *Backend) precheck(ctx context.Context, op string, h backend.Handle) error {
-	if err := validName(h); err != nil {
+	if err := h.Validate(); err != nil {
 		return fmt.Errorf("zones: %s: %w", op, err)
 	}
 	if h.Type == backend.Pack && isInternal(h.Name) {
