@@ -2,11 +2,9 @@ package kubetest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -96,32 +94,18 @@ func lookupBinaries() (binaries, error) {
 
 // runScript runs scripts/kube.sh and parses its KEY=VALUE output lines.
 func runScript() (map[string]string, error) {
-	script, err := findScript()
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "bash", script)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s: %w: %s", script, err, strings.TrimSpace(stderr.String()))
+	stdout, err := testserver.RunScript(ctx, "kube.sh")
+	if err != nil {
+		return nil, fmt.Errorf("%w; set $%s and $%s", err, EnvAPIServerBinary, EnvEtcdBinary)
 	}
 	out := make(map[string]string)
-	sc := bufio.NewScanner(&stdout)
+	sc := bufio.NewScanner(strings.NewReader(stdout))
 	for sc.Scan() {
 		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok {
 			out[k] = v
 		}
 	}
 	return out, nil
-}
-
-func findScript() (string, error) {
-	p, err := testserver.FindScript("kube.sh")
-	if err != nil {
-		return "", fmt.Errorf("%w%s", err, "; set $"+EnvAPIServerBinary+" and $"+EnvEtcdBinary)
-	}
-	return p, nil
 }

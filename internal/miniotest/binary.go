@@ -1,11 +1,9 @@
 package miniotest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -55,27 +53,13 @@ func findBinaryContext(ctx context.Context) (string, error) {
 		}
 		return p, nil
 	}
-	script, err := findScript()
+	out, err := testserver.RunScript(ctx, "minio.sh")
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w; set $%s", err, EnvBinary)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "bash", script)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s: %w: %s", script, err, strings.TrimSpace(stderr.String()))
-	}
-	p := strings.TrimSpace(stdout.String())
+	p := strings.TrimSpace(out)
 	if err := testserver.Executable(p); err != nil {
-		return "", fmt.Errorf("%s printed %q: %w", script, p, err)
-	}
-	return p, nil
-}
-
-func findScript() (string, error) {
-	p, err := testserver.FindScript("minio.sh")
-	if err != nil {
-		return "", fmt.Errorf("%w%s", err, "; set $"+EnvBinary)
+		return "", fmt.Errorf("scripts/minio.sh printed %q: %w", p, err)
 	}
 	return p, nil
 }

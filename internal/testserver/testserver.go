@@ -1,12 +1,16 @@
 package testserver
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -60,6 +64,23 @@ func FindScript(name string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("scripts/%s not found above the working directory", name)
+}
+
+// RunScript runs scripts/<name> (found with FindScript) under bash and returns its standard
+// output; a failure carries the script's standard error. ctx bounds the run (a cold build of
+// a pinned server takes minutes).
+func RunScript(ctx context.Context, name string) (string, error) {
+	script, err := FindScript(name)
+	if err != nil {
+		return "", err
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "bash", script)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s: %w: %s", script, err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
 }
 
 // FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.

@@ -80,3 +80,9 @@ func TestFreePort(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestRunScriptMissing(t *testing.T) {
+	if _, err := RunScript(t.Context(), "no-such-script.sh"); err == nil {
+		t.Fatal("RunScript of a missing script succeeded")
+	}
+}
