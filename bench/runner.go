@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cairnbackup/cairn/internal/testserver"
 )
 
 // Cmd is one command a tool runs.
@@ -91,20 +93,6 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// tailBuffer keeps the last limit bytes written to it.
-type tailBuffer struct {
-	buf   []byte
-	limit int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.limit; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
 func (r *execRunner) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	return r.exec(ctx, c, true)
 }
@@ -119,7 +107,7 @@ func (r *execRunner) exec(ctx context.Context, c Cmd, measured bool) ([]byte, er
 	}
 	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
 	cmd.Env = append(append([]string(nil), r.env...), c.Env...)
-	tail := &tailBuffer{limit: 4 << 10}
+	tail := &testserver.TailBuffer{Max: 4 << 10}
 	if r.stderr != nil {
 		fmt.Fprintf(r.stderr, "$ %s\n", strings.Join(c.Args, " "))
 		cmd.Stderr = io.MultiWriter(tail, r.stderr)
@@ -161,7 +149,7 @@ func (r *execRunner) exec(ctx context.Context, c Cmd, measured bool) ([]byte, er
 		if ps := cmd.ProcessState; ps != nil {
 			code = ps.ExitCode()
 		}
-		return out.buf.Bytes(), &CmdError{Args: c.Args, Code: code, Stderr: strings.TrimSpace(string(tail.buf)), Err: err}
+		return out.buf.Bytes(), &CmdError{Args: c.Args, Code: code, Stderr: strings.TrimSpace(tail.String()), Err: err}
 	}
 	return out.buf.Bytes(), nil
 }
