@@ -43,6 +43,20 @@ func writeZonesFile(t testing.TB, srvs []*miniotest.Server, k, m int) string {
 	return p
 }
 
+// initZonesMinIO starts k+m MinIO servers and creates a k+m zones repository over them with
+// the test options; the repository is closed when t ends.
+func initZonesMinIO(t testing.TB, k, m int) ([]*miniotest.Server, string, *Repository) {
+	t.Helper()
+	srvs := miniotest.Start(t, k+m)
+	loc := writeZonesFile(t, srvs, k, m)
+	r, err := Init(context.Background(), loc, testInitOptions(t))
+	if err != nil {
+		t.Fatalf("Init(%s): %v", loc, err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return srvs, loc, r
+}
+
 func openZones(t testing.TB, loc string) *Repository {
 	t.Helper()
 	r, err := Open(context.Background(), loc, OpenOptions{Password: testPassword, CacheDir: "off"})
@@ -156,14 +170,8 @@ func hasPartFile(objDir string) bool {
 // TestZonesMinIO drives a 4+2 repository over six real MinIO servers through zone loss
 // at rest and mid-operation, corruption on disk, and repair.
 func TestZonesMinIO(t *testing.T) {
-	srvs := miniotest.Start(t, 6)
-	loc := writeZonesFile(t, srvs, 4, 2)
+	srvs, loc, r := initZonesMinIO(t, 4, 2)
 	ctx := context.Background()
-	r, err := Init(ctx, loc, testInitOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	if _, err := Init(ctx, loc, testInitOptions(t)); !errors.Is(err, ErrRepositoryExists) {
 		t.Fatalf("second Init: %v", err)
 	}
@@ -386,14 +394,8 @@ func TestZonesThroughput(t *testing.T) {
 // TestZonesLifecycleMinIO: forget, prune and check work on a zones repository over real
 // MinIO servers: prune deletes every shard of the packs it frees, and what is kept restores.
 func TestZonesLifecycleMinIO(t *testing.T) {
-	srvs := miniotest.Start(t, 6)
-	loc := writeZonesFile(t, srvs, 4, 2)
+	srvs, loc, r := initZonesMinIO(t, 4, 2)
 	ctx := context.Background()
-	r, err := Init(ctx, loc, testInitOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	vols := [][]byte{mixedVolume(3<<20+1, 21), mixedVolume(3<<20+2, 22), mixedVolume(3<<20+3, 23)}
 	snaps := make([]*Snapshot, len(vols))
 	for i, v := range vols {
