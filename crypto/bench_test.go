@@ -63,11 +63,20 @@ func BenchmarkSealObject(b *testing.B) {
 	}
 }
 
-// BenchmarkArgon2 measures one unlock with the default parameters (t=3, 64 MiB, p=4); run it
-// with a small -benchtime such as 3x.
+// BenchmarkArgon2 measures one unlock with the default (t=3, 32 MiB, p=4) and the strong
+// (t=3, 64 MiB, p=4) parameters; run it with a small -benchtime such as 3x.
 func BenchmarkArgon2(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		p    KDFParams
+	}{{"default", DefaultKDFParams()}, {"strong", StrongKDFParams()}} {
+		b.Run(bc.name, func(b *testing.B) { benchmarkUnlock(b, bc.p) })
+	}
+}
+
+func benchmarkUnlock(b *testing.B, p KDFParams) {
 	k := testKey(b)
-	s, err := NewKeySlot(k, []byte("pw"), DefaultKDFParams())
+	s, err := NewKeySlot(k, []byte("pw"), p)
 	if err != nil {
 		b.Fatal(err)
 	}

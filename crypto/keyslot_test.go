@@ -196,11 +196,20 @@ func TestNewKeySlotBadParams(t *testing.T) {
 			t.Errorf("params %+v: err = %v, want ErrMalformed", p, err)
 		}
 	}
-	if err := DefaultKDFParams().Validate(); err != nil {
-		t.Errorf("default params invalid: %v", err)
-	}
-	if p := DefaultKDFParams(); p != (KDFParams{Time: 3, MemoryKiB: 65536, Threads: 4}) {
-		t.Errorf("DefaultKDFParams = %+v, want RFC 9106 second recommendation", p)
+	for _, tc := range []struct {
+		name string
+		got  KDFParams
+		want KDFParams
+	}{
+		{"default", DefaultKDFParams(), KDFParams{Time: 3, MemoryKiB: 32768, Threads: 4}},
+		{"strong (RFC 9106 second recommendation)", StrongKDFParams(), KDFParams{Time: 3, MemoryKiB: 65536, Threads: 4}},
+	} {
+		if err := tc.got.Validate(); err != nil {
+			t.Errorf("%s params invalid: %v", tc.name, err)
+		}
+		if tc.got != tc.want {
+			t.Errorf("%s = %+v, want %+v", tc.name, tc.got, tc.want)
+		}
 	}
 }
 

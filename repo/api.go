@@ -1,15 +1,12 @@
 package repo
 
 import (
-	"context"
-	"io"
 	"log/slog"
 	"time"
 
 	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/crypto"
 	"github.com/cairnbackup/cairn/internal/ids"
-	"github.com/cairnbackup/cairn/repo/backend"
 )
 
 // ID names a snapshot, blob, pack or index object: 32 bytes, shown as 64 hex digits.
@@ -86,10 +83,3 @@ type KeyInfo struct {
 	Username string    `json:"username,omitempty"`
 	Current  bool      `json:"current"` // the slot this session was opened with
 }
-
-// compile-time references so the stub file builds while the engine is written.
-var (
-	_ = context.Background
-	_ io.Reader
-	_ backend.Backend
-)
