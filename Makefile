@@ -6,8 +6,11 @@ PKGS := ./...
 
 all: build
 
+# Two binaries: cairn, and cairn-k8s for "cairn k8s ..." (it keeps client-go out of cairn;
+# docs/DECISIONS.md §12). cairn finds cairn-k8s next to itself, so keep them together.
 build:
 	$(GO) build -o bin/cairn ./cmd/cairn
+	$(GO) build -o bin/cairn-k8s ./cmd/cairn-k8s
 
 # Unit and integration tests with the race detector. Integration tests start real MinIO
 # servers and a real kube-apiserver + etcd; scripts/minio.sh and scripts/kube.sh build the
@@ -50,12 +53,13 @@ fuzz:
 	  done; \
 	done
 
-# Container image for the agent and mover, built without a Docker daemon: a static binary on
+# Container image for the agent and mover, built without a Docker daemon: static binaries on
 # an empty base, written as an OCI tarball (bin/cairn-image.tar; docker load / crane push it).
 # With Docker: docker build -t cairn .
 image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/cairn-static ./cmd/cairn
-	$(GO) run ./internal/ociimage/cmd/mkimage -binary bin/cairn-static -out bin/cairn-image.tar
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/cairn-k8s-static ./cmd/cairn-k8s
+	$(GO) run ./internal/ociimage/cmd/mkimage -binary bin/cairn-static -k8s-binary bin/cairn-k8s-static -out bin/cairn-image.tar
 
 clean:
 	rm -rf bin

@@ -10,17 +10,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
 // backupSummary is the JSON summary of "cairn backup".
 type backupSummary struct {
-	Type           string       `json:"type"` // "summary"
-	Op             string       `json:"op"`   // "backup"
-	Source         string       `json:"source"`
-	Snapshot       snapshotJSON `json:"snapshot"`
-	DedupRatio     float64      `json:"dedup_ratio"`
-	BytesPerSecond float64      `json:"bytes_per_second"`
+	Type           string           `json:"type"` // "summary"
+	Op             string           `json:"op"`   // "backup"
+	Source         string           `json:"source"`
+	Snapshot       cli.SnapshotJSON `json:"snapshot"`
+	DedupRatio     float64          `json:"dedup_ratio"`
+	BytesPerSecond float64          `json:"bytes_per_second"`
 }
 
 func (a *app) backupCmd() *cobra.Command {
@@ -46,7 +47,7 @@ the next run).`,
   cairn backup --name db --tag app=postgres --tag tier=gold /var/lib/images/db.img
   pg_dump mydb | cairn backup --name mydb-dump -
   cairn backup --json --name vm1 vm1.raw | jq .snapshot.id`,
-		Args: exactArgs("SOURCE"),
+		Args: cli.ExactArgs("SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runBackup(cmd.Context(), args[0], opts) },
 	}
 	f := cmd.Flags()
@@ -59,21 +60,21 @@ the next run).`,
 func (a *app) runBackup(ctx context.Context, path string, opts repo.BackupOptions) error {
 	for _, t := range opts.Tags {
 		if strings.TrimSpace(t) == "" {
-			return usagef("--tag must not be empty")
+			return cli.Usagef("--tag must not be empty")
 		}
 	}
-	src, err := openSource(path, a.stdin)
+	src, err := openSource(path, a.Stdin)
 	if err != nil {
 		return err
 	}
 	defer src.close()
 	if src.stdin {
-		a.stdinIsData = true
+		a.StdinIsData = true
 	}
 	if f, ok := src.r.(*os.File); ok && !src.stdin && src.size > 0 {
 		prefetch(f, src.size) // overlap the first reads with the key derivation
 	}
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func openSource(path string, stdin io.Reader) (*source, error) {
 		s.kind, s.size = "file", fi.Size()
 	case m.IsDir():
 		f.Close()
-		return nil, usagef("backup source %s is a directory; cairn backs up block devices, image files and streams", path)
+		return nil, cli.Usagef("backup source %s is a directory; cairn backs up block devices, image files and streams", path)
 	case m&os.ModeDevice != 0 && m&os.ModeCharDevice == 0:
 		s.kind = "block device"
 		end, err := f.Seek(0, io.SeekEnd)
@@ -132,7 +133,7 @@ func openSource(path string, stdin io.Reader) (*source, error) {
 		s.kind = "stream"
 	default:
 		f.Close()
-		return nil, usagef("backup source %s is not a file, block device or stream (mode %s)", path, m)
+		return nil, cli.Usagef("backup source %s is not a file, block device or stream (mode %s)", path, m)
 	}
 	return s, nil
 }
@@ -144,12 +145,12 @@ func (a *app) backup(ctx context.Context, r *repo.Repository, src *source, opts 
 	if _, nop := sink.(nopProgress); !nop {
 		opts.Progress, opts.ProgressInterval = sink.update, sink.interval()
 	}
-	a.log.Info("backup started", "source", src.kind, "size", src.size, "name", opts.Name)
+	a.Log.Info("backup started", "source", src.kind, "size", src.size, "name", opts.Name)
 	snap, err := r.Backup(ctx, src.r, opts)
 	sink.finish(err == nil)
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return nil, withHint(err, "the backup was interrupted and recorded nothing; run it again (its uploaded data is reused)")
+			return nil, cli.WithHint(err, "the backup was interrupted and recorded nothing; run it again (its uploaded data is reused)")
 		}
 		return nil, err
 	}
@@ -159,20 +160,20 @@ func (a *app) backup(ctx context.Context, r *repo.Repository, src *source, opts 
 func newBackupSummary(path string, snap *repo.Snapshot) backupSummary {
 	st := snap.Stats
 	read := st.DataBytes + st.ZeroBytes
-	return backupSummary{Type: "summary", Op: "backup", Source: path, Snapshot: toSnapshotJSON(snap),
+	return backupSummary{Type: "summary", Op: "backup", Source: path, Snapshot: cli.ToSnapshotJSON(snap),
 		DedupRatio: dedupRatio(read, st.NewBytes), BytesPerSecond: rate(read, st.Duration)}
 }
 
 func (a *app) printBackup(path string, snap *repo.Snapshot) error {
 	s := newBackupSummary(path, snap)
 	switch {
-	case a.quiet:
+	case a.Quiet:
 		return nil
-	case a.jsonOut:
-		return printJSON(a.stdout, s)
+	case a.JSON:
+		return cli.PrintJSON(a.Stdout, s)
 	}
 	st := snap.Stats
-	_, err := fmt.Fprintf(a.stdout, "snapshot %s saved: %s (%s zeros), %s new, %s stored, dedup %s, %s, %s\n",
+	_, err := fmt.Fprintf(a.Stdout, "snapshot %s saved: %s (%s zeros), %s new, %s stored, dedup %s, %s, %s\n",
 		snap.ID.Short(), formatBytes(snap.Size), formatBytes(st.ZeroBytes), formatBytes(st.NewBytes),
 		formatBytes(st.StoredBytes), percent(s.DedupRatio), formatDuration(st.Duration), formatRate(s.BytesPerSecond))
 	return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo/backend"
 )
 
@@ -40,10 +41,10 @@ The output is JSON with or without --json.`,
   cairn cat key $(cairn key list --json | jq -r '.[0].id')`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usagef("cat needs an object kind: config, snapshot ID, index ID or key ID")
+				return cli.Usagef("cat needs an object kind: config, snapshot ID, index ID or key ID")
 			}
 			if _, ok := catTypes[args[0]]; !ok {
-				return usagef("cat: unknown object kind %q (config, snapshot, index, key)", args[0])
+				return cli.Usagef("cat: unknown object kind %q (config, snapshot, index, key)", args[0])
 			}
 			want := 2
 			if args[0] == "config" {
@@ -51,9 +52,9 @@ The output is JSON with or without --json.`,
 			}
 			if len(args) != want {
 				if want == 1 {
-					return usagef("cat config takes no ID")
+					return cli.Usagef("cat config takes no ID")
 				}
-				return usagef("cat %s needs exactly one ID", args[0])
+				return cli.Usagef("cat %s needs exactly one ID", args[0])
 			}
 			return nil
 		},
@@ -68,7 +69,7 @@ The output is JSON with or without --json.`,
 }
 
 func (a *app) runCat(ctx context.Context, t backend.Type, id string) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -78,6 +79,6 @@ func (a *app) runCat(ctx context.Context, t backend.Type, id string) error {
 		return err
 	}
 	out := strings.TrimRight(string(b), "\n") + "\n"
-	_, err = a.stdout.Write([]byte(out))
+	_, err = a.Stdout.Write([]byte(out))
 	return err
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -26,7 +27,7 @@ errors. Exits with code 6 when any error-level problem is found.`,
 		Example: `  cairn check
   cairn check --read-data-subset 1/7
   cairn check --read-data --json`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Subset != "" {
 				o.ReadData = true
@@ -40,7 +41,7 @@ errors. Exits with code 6 when any error-level problem is found.`,
 }
 
 func (a *app) runCheck(ctx context.Context, o repo.CheckOptions) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -49,26 +50,26 @@ func (a *app) runCheck(ctx context.Context, o repo.CheckOptions) error {
 	if err != nil {
 		return err
 	}
-	if a.jsonOut {
-		if err := printJSON(a.stdout, rep); err != nil {
+	if a.JSON {
+		if err := cli.PrintJSON(a.Stdout, rep); err != nil {
 			return err
 		}
 	} else {
 		for _, p := range rep.Problems {
-			if p.Level != repo.LevelInfo || a.verbose > 0 {
-				fmt.Fprintln(a.stdout, p)
+			if p.Level != repo.LevelInfo || a.Verbose > 0 {
+				fmt.Fprintln(a.Stdout, p)
 			}
 		}
 		if rep.ProblemsOmitted > 0 {
-			fmt.Fprintf(a.stdout, "(%d more problems not listed)\n", rep.ProblemsOmitted)
+			fmt.Fprintf(a.Stdout, "(%d more problems not listed)\n", rep.ProblemsOmitted)
 		}
-		if !a.quiet {
-			fmt.Fprintf(a.stdout, "%d snapshots, %d index objects, %d blobs in %d packs (%d unindexed, %d pending deletion), %d blob references checked",
+		if !a.Quiet {
+			fmt.Fprintf(a.Stdout, "%d snapshots, %d index objects, %d blobs in %d packs (%d unindexed, %d pending deletion), %d blob references checked",
 				rep.Snapshots, rep.Indexes, rep.IndexedBlobs, rep.StoredPacks, rep.UnindexedPacks, rep.PendingPacks, rep.BlobRefs)
 			if o.ReadData {
-				fmt.Fprintf(a.stdout, ", %d packs / %d blobs / %s read", rep.PacksRead, rep.BlobsRead, formatBytes(rep.BytesRead))
+				fmt.Fprintf(a.Stdout, ", %d packs / %d blobs / %s read", rep.PacksRead, rep.BlobsRead, formatBytes(rep.BytesRead))
 			}
-			fmt.Fprintf(a.stdout, "\n%d errors, %d warnings, %d infos\n", rep.Errors, rep.Warnings, rep.Infos)
+			fmt.Fprintf(a.Stdout, "\n%d errors, %d warnings, %d infos\n", rep.Errors, rep.Warnings, rep.Infos)
 		}
 	}
 	if !rep.OK() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/cairnbackup/cairn/internal/cli"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -29,7 +30,7 @@ func TestDiskFull(t *testing.T) {
 	fs := smallFilesystem(t, "12m")
 	repoDir := filepath.Join(fs, "repo")
 	dir := t.TempDir()
-	c := newCLI(t, map[string]string{envRepo: repoDir, envPassword: "pw", envKDF: "test", envCacheDir: filepath.Join(dir, "cache")})
+	c := newCLI(t, map[string]string{cli.EnvRepo: repoDir, cli.EnvPassword: "pw", cli.EnvKDF: "test", cli.EnvCacheDir: filepath.Join(dir, "cache")})
 	c.ok("init")
 
 	small := make([]byte, 3<<20)

@@ -8,6 +8,6 @@
 // The reference is docs/CLI.md; "cairn quickstart" is a self-contained demo.
 //
 // Caveats: passwords are prompted for only when stdin is a terminal; otherwise they come from
-// --password-file, CAIRN_PASSWORD_FILE or CAIRN_PASSWORD. CAIRN_KDF=test (or the hidden
-// --kdf=test flag) makes new key slots cheap to derive and is meant for tests only.
+// --password-file, CAIRN_PASSWORD_FILE or CAIRN_PASSWORD. CAIRN_KDF=test (or --kdf=test,
+// not advertised in --help) makes new key slots cheap to derive and is meant for tests only.
 package main

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/cairnbackup/cairn/internal/cli"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -62,8 +63,8 @@ func readFile(t *testing.T, p string) []byte {
 func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	repoDir := filepath.Join(dir, "repo")
-	c := newCLI(t, map[string]string{envRepo: repoDir, envPassword: "pw1", envKDF: "test",
-		envCacheDir: filepath.Join(dir, "cache")})
+	c := newCLI(t, map[string]string{cli.EnvRepo: repoDir, cli.EnvPassword: "pw1", cli.EnvKDF: "test",
+		cli.EnvCacheDir: filepath.Join(dir, "cache")})
 
 	// init, and init again.
 	r := c.ok("init", "--json")
@@ -73,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 		len(initSum["key_id"].(string)) != 64 {
 		t.Errorf("init summary: %s", r.stdout)
 	}
-	r = c.want(exitRepository, "init")
+	r = c.want(cli.ExitRepository, "init")
 	if !strings.Contains(r.stderr, "already exists") || !strings.Contains(r.stderr, "hint: ") {
 		t.Errorf("second init: %q", r.stderr)
 	}
@@ -95,7 +96,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// snapshots --json.
 	r = c.ok("snapshots", "--json")
-	var snaps []snapshotJSON
+	var snaps []cli.SnapshotJSON
 	mustJSON(t, r.stdout, &snaps)
 	if len(snaps) != 1 || snaps[0].ID != b1.Snapshot.ID || len(snaps[0].Tags) != 1 || snaps[0].Tags[0] != "app=test" {
 		t.Fatalf("snapshots --json: %s", r.stdout)
@@ -113,7 +114,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// An existing non-empty file is refused, then replaced with --overwrite.
 	os.WriteFile(out, bytes.Repeat([]byte{0xff}, size+999), 0o600)
-	r = c.want(exitError, "restore", "latest", out)
+	r = c.want(cli.ExitError, "restore", "latest", out)
 	if !strings.Contains(r.stderr, "--overwrite") {
 		t.Errorf("refusal should mention --overwrite: %q", r.stderr)
 	}
@@ -212,7 +213,7 @@ func TestEndToEnd(t *testing.T) {
 	if _, ok := ci["packs"]; !ok {
 		t.Errorf("cat index: %v", ci)
 	}
-	c.want(exitError, "cat", "index", "ffffffffff")
+	c.want(cli.ExitError, "cat", "index", "ffffffffff")
 
 	// Keys: add, list, passwd, remove.
 	var keys []map[string]any
@@ -222,12 +223,12 @@ func TestEndToEnd(t *testing.T) {
 	}
 	key1 := keys[0]["id"].(string)
 	var ks keySummary
-	mustJSON(t, c.with(envNewPassword, "pw2").ok("key", "add", "--json").stdout, &ks)
+	mustJSON(t, c.with(cli.EnvNewPassword, "pw2").ok("key", "add", "--json").stdout, &ks)
 	if ks.Op != "key add" || len(ks.Key.ID) != 64 {
 		t.Errorf("key add summary: %+v", ks)
 	}
 	key2 := ks.Key.ID
-	c2 := c.with(envPassword, "pw2")
+	c2 := c.with(cli.EnvPassword, "pw2")
 	mustJSON(t, c2.ok("key", "list", "--json").stdout, &keys)
 	if len(keys) != 2 {
 		t.Fatalf("key list after add: %v", keys)
@@ -237,39 +238,39 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("opened with pw2, the current key should be %s: %v", key2[:8], keys)
 		}
 	}
-	r = c2.want(exitError, "key", "remove", key2[:8])
+	r = c2.want(cli.ExitError, "key", "remove", key2[:8])
 	if !strings.Contains(r.stderr, "in use") {
 		t.Errorf("removing the current key: %q", r.stderr)
 	}
-	c2.want(exitError, "key", "remove", "0000000000")
+	c2.want(cli.ExitError, "key", "remove", "0000000000")
 	mustJSON(t, c2.ok("key", "remove", key1[:8], "--json").stdout, &ks)
 	if ks.Key.ID != key1 {
 		t.Errorf("key remove summary names %q, want %q", ks.Key.ID, key1)
 	}
-	c.want(exitPassword, "snapshots") // pw1's slot is gone
-	r = c2.with(envNewPassword, "pw3").ok("key", "passwd")
+	c.want(cli.ExitPassword, "snapshots") // pw1's slot is gone
+	r = c2.with(cli.EnvNewPassword, "pw3").ok("key", "passwd")
 	if !strings.Contains(r.stdout, "password changed") {
 		t.Errorf("key passwd: %q", r.stdout)
 	}
-	c2.want(exitPassword, "snapshots")
-	c3 := c.with(envPassword, "pw3")
+	c2.want(cli.ExitPassword, "snapshots")
+	c3 := c.with(cli.EnvPassword, "pw3")
 	mustJSON(t, c3.ok("key", "list", "--json").stdout, &keys)
 	if len(keys) != 1 {
 		t.Errorf("after passwd: %d keys, want 1", len(keys))
 	}
 
 	// Error exit codes.
-	r = c.with(envPassword, "nope").want(exitPassword, "snapshots")
+	r = c.with(cli.EnvPassword, "nope").want(cli.ExitPassword, "snapshots")
 	if !strings.Contains(r.stderr, "hint: check CAIRN_PASSWORD") {
 		t.Errorf("wrong password hint: %q", r.stderr)
 	}
-	c3.with(envRepo, filepath.Join(dir, "missing")).want(exitRepository, "snapshots")
-	c3.want(exitNotFound, "restore", "deadbeef", filepath.Join(dir, "x.img"))
-	c3.want(exitNotFound, "restore", "latest", "--name", "nothing", filepath.Join(dir, "x.img"))
+	c3.with(cli.EnvRepo, filepath.Join(dir, "missing")).want(cli.ExitRepository, "snapshots")
+	c3.want(cli.ExitNotFound, "restore", "deadbeef", filepath.Join(dir, "x.img"))
+	c3.want(cli.ExitNotFound, "restore", "latest", "--name", "nothing", filepath.Join(dir, "x.img"))
 	if _, err := os.Stat(filepath.Join(dir, "x.img")); err == nil {
 		t.Error("a failed restore left its target file behind")
 	}
-	c3.want(exitNotFound, "ls", "latest", "--name", "nothing")
+	c3.want(cli.ExitNotFound, "ls", "latest", "--name", "nothing")
 
 	// Corrupt data: flip a byte of a snapshot object.
 	snapFiles, _ := filepath.Glob(filepath.Join(repoDir, "snapshots", "*"))
@@ -285,7 +286,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := os.WriteFile(snapFiles[0], b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r = c3.want(exitCorrupt, "snapshots")
+	r = c3.want(cli.ExitCorrupt, "snapshots")
 	if !strings.Contains(r.stderr, "corrupt") {
 		t.Errorf("corrupt: %q", r.stderr)
 	}
@@ -309,18 +310,18 @@ func (c *cancelReader) Read(p []byte) (int, error) {
 // TestInterruptedBackup checks exit code 130 and that nothing is recorded.
 func TestInterruptedBackup(t *testing.T) {
 	dir := t.TempDir()
-	c := newCLI(t, map[string]string{envRepo: filepath.Join(dir, "repo"), envPassword: "pw", envKDF: "test", envCacheDir: "off"})
+	c := newCLI(t, map[string]string{cli.EnvRepo: filepath.Join(dir, "repo"), cli.EnvPassword: "pw", cli.EnvKDF: "test", cli.EnvCacheDir: "off"})
 	c.ok("init", "-q")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ci := *c
 	ci.ctx = ctx
 	ci.stdin = &cancelReader{r: io.LimitReader(rand.NewChaCha8([32]byte{9}), 64<<20), cancel: cancel}
-	r := ci.want(exitInterrupted, "backup", "-")
+	r := ci.want(cli.ExitInterrupted, "backup", "-")
 	if !strings.HasPrefix(r.stderr, "cairn: interrupted") {
 		t.Errorf("stderr %q", r.stderr)
 	}
-	var snaps []snapshotJSON
+	var snaps []cli.SnapshotJSON
 	mustJSON(t, c.ok("snapshots", "--json").stdout, &snaps)
 	if len(snaps) != 0 {
 		t.Errorf("an interrupted backup recorded %d snapshot(s)", len(snaps))
@@ -341,9 +342,9 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("second backup stored %d new bytes, the first %d", n, s.Backups[0].Snapshot.Stats.NewBytes)
 	}
 	// The printed commands work: the repository opens with the demo password.
-	c.with(envRepo, s.Repository, envPassword, quickstartPassword, envCacheDir, "off").ok("snapshots")
+	c.with(cli.EnvRepo, s.Repository, cli.EnvPassword, quickstartPassword, cli.EnvCacheDir, "off").ok("snapshots")
 	// A non-empty --dir is refused.
-	c.want(exitUsage, "quickstart", "--dir", dir)
+	c.want(cli.ExitUsage, "quickstart", "--dir", dir)
 	// Text mode narrates and ends with the next commands.
 	r = c.ok("quickstart", "--dir", filepath.Join(t.TempDir(), "qs2"), "--size", "1MiB")
 	for _, want := range []string{"export CAIRN_REPO=", "cairn snapshots", "SHA-256", "backup #2"} {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -50,9 +51,9 @@ Forget never deletes data: run 'cairn prune' (or pass --prune) to reclaim space.
 func (a *app) runForget(ctx context.Context, args []string, p repo.ForgetPolicy, dryRun, prune bool) error {
 	policy := p.Last != 0 || p.Hourly != 0 || p.Daily != 0 || p.Weekly != 0 || p.Monthly != 0 || p.Yearly != 0 || len(p.Tags) > 0
 	if len(args) > 0 && policy {
-		return usagef("give snapshot IDs or a --keep-* policy, not both")
+		return cli.Usagef("give snapshot IDs or a --keep-* policy, not both")
 	}
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -79,14 +80,14 @@ func (a *app) runForget(ctx context.Context, args []string, p repo.ForgetPolicy,
 		if err != nil {
 			return usageOrErr(err)
 		}
-		if a.jsonOut {
-			if err := printJSON(a.stdout, res); err != nil {
+		if a.JSON {
+			if err := cli.PrintJSON(a.Stdout, res); err != nil {
 				return err
 			}
 		} else {
 			for _, g := range res.Groups {
-				fmt.Fprintf(a.stdout, "group name=%q tags=%s: keep %d, remove %d\n", g.Name, strings.Join(g.Tags, ","), len(g.Keep), len(g.Remove))
-				tw := newTable(a.stdout)
+				fmt.Fprintf(a.Stdout, "group name=%q tags=%s: keep %d, remove %d\n", g.Name, strings.Join(g.Tags, ","), len(g.Keep), len(g.Remove))
+				tw := cli.NewTable(a.Stdout)
 				for _, d := range g.Keep {
 					fmt.Fprintf(tw, "  keep\t%s\t%s\t%s\n", d.Snapshot.ID.Short(), d.Snapshot.Time.Local().Format("2006-01-02 15:04:05"), strings.Join(d.Reasons, ","))
 				}
@@ -117,7 +118,7 @@ func (a *app) runForget(ctx context.Context, args []string, p repo.ForgetPolicy,
 // usageOrErr turns policy mistakes into usage errors.
 func usageOrErr(err error) error {
 	if errors.Is(err, repo.ErrEmptyPolicy) || strings.Contains(err.Error(), "grouping") {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	return err
 }

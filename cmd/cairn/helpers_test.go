@@ -13,24 +13,24 @@ type result struct {
 	stdout, stderr string
 }
 
-// cli runs cairn in-process with a private environment (never the real one).
-type cli struct {
+// harness runs cairn in-process with a private environment (never the real one).
+type harness struct {
 	t     *testing.T
 	env   map[string]string
 	stdin io.Reader
 	ctx   context.Context
 }
 
-func newCLI(t *testing.T, env map[string]string) *cli {
+func newCLI(t *testing.T, env map[string]string) *harness {
 	t.Helper()
 	if env == nil {
 		env = map[string]string{}
 	}
-	return &cli{t: t, env: env, ctx: context.Background()}
+	return &harness{t: t, env: env, ctx: context.Background()}
 }
 
 // with returns a copy of c with extra environment variables.
-func (c *cli) with(kv ...string) *cli {
+func (c *harness) with(kv ...string) *harness {
 	env := make(map[string]string, len(c.env)+len(kv)/2)
 	for k, v := range c.env {
 		env[k] = v
@@ -38,10 +38,10 @@ func (c *cli) with(kv ...string) *cli {
 	for i := 0; i+1 < len(kv); i += 2 {
 		env[kv[i]] = kv[i+1]
 	}
-	return &cli{t: c.t, env: env, ctx: c.ctx, stdin: c.stdin}
+	return &harness{t: c.t, env: env, ctx: c.ctx, stdin: c.stdin}
 }
 
-func (c *cli) app(stdout, stderr io.Writer) *app {
+func (c *harness) app(stdout, stderr io.Writer) *app {
 	stdin := c.stdin
 	if stdin == nil {
 		stdin = bytes.NewReader(nil)
@@ -49,7 +49,7 @@ func (c *cli) app(stdout, stderr io.Writer) *app {
 	return newApp(stdin, stdout, stderr, func(k string) string { return c.env[k] })
 }
 
-func (c *cli) run(args ...string) result {
+func (c *harness) run(args ...string) result {
 	c.t.Helper()
 	var out, errb bytes.Buffer
 	code := c.app(&out, &errb).run(c.ctx, args)
@@ -57,7 +57,7 @@ func (c *cli) run(args ...string) result {
 }
 
 // ok runs args and fails the test unless the exit code is 0.
-func (c *cli) ok(args ...string) result {
+func (c *harness) ok(args ...string) result {
 	c.t.Helper()
 	r := c.run(args...)
 	if r.code != 0 {
@@ -67,7 +67,7 @@ func (c *cli) ok(args ...string) result {
 }
 
 // want runs args and fails the test unless the exit code is code.
-func (c *cli) want(code int, args ...string) result {
+func (c *harness) want(code int, args ...string) result {
 	c.t.Helper()
 	r := c.run(args...)
 	if r.code != code {

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/chunk"
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -39,7 +40,7 @@ init refuses to touch a location that already holds a repository (exit code 4).`
   CAIRN_REPO=/backups/repo CAIRN_PASSWORD_FILE=/etc/cairn/password cairn init
   cairn init --repo /backups/repo --compression better
   cairn init --repo /backups/repo --chunker rabin`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runInit(cmd.Context(), compression, chunker) },
 	}
 	cmd.Flags().StringVar(&compression, "compression", "fastest", `zstd level for stored data: "fastest", "default", "better" or "off"`)
@@ -48,30 +49,30 @@ init refuses to touch a location that already holds a repository (exit code 4).`
 }
 
 func (a *app) runInit(ctx context.Context, compression, chunker string) error {
-	loc, err := a.location()
+	loc, err := a.Location()
 	if err != nil {
 		return err
 	}
 	switch compression {
 	case "fastest", "default", "better", "off":
 	default:
-		return usagef(`--compression must be "fastest", "default", "better" or "off", not %q`, compression)
+		return cli.Usagef(`--compression must be "fastest", "default", "better" or "off", not %q`, compression)
 	}
 	params, err := chunk.DefaultParamsFor(chunker)
 	if err != nil {
-		return usagef(`--chunker must be "fastcdc" or "rabin", not %q`, chunker)
+		return cli.Usagef(`--chunker must be "fastcdc" or "rabin", not %q`, chunker)
 	}
-	kdf, err := a.kdfParams()
+	kdf, err := a.KDFParams()
 	if err != nil {
 		return err
 	}
-	pw, err := a.password(ctx, passwordPrompt{prompt: "Password for the new repository: ", confirm: true})
+	pw, err := a.Password(ctx, cli.PasswordPrompt{Prompt: "Password for the new repository: ", Confirm: true})
 	if err != nil {
 		return err
 	}
 	defer clear(pw)
 	r, err := repo.Init(ctx, loc, repo.InitOptions{Password: pw, Compression: compression, KDF: kdf, Chunker: &params,
-		CacheDir: a.cacheDir, Logger: a.log})
+		CacheDir: a.CacheDir, Logger: a.Log})
 	if err != nil {
 		return err
 	}
@@ -90,12 +91,12 @@ func (a *app) runInit(ctx context.Context, compression, chunker string) error {
 
 func (a *app) printInit(s initSummary) error {
 	switch {
-	case a.quiet:
+	case a.Quiet:
 		return nil
-	case a.jsonOut:
-		return printJSON(a.stdout, s)
+	case a.JSON:
+		return cli.PrintJSON(a.Stdout, s)
 	}
-	_, err := fmt.Fprintf(a.stdout, "created repository %s at %s\n"+
+	_, err := fmt.Fprintf(a.Stdout, "created repository %s at %s\n"+
 		"keep the password safe: without it nobody can read the backups\n", short(s.RepositoryID), s.Location)
 	return err
 }

@@ -1,219 +1,97 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/cairnbackup/cairn/k8sagent"
-	"github.com/cairnbackup/cairn/repo"
 )
 
-// k8sFlags are the cluster and mover settings shared by the k8s subcommands.
-type k8sFlags struct {
-	kubeconfig, context string
-	moverImage          string
-	moverSecret         string
-	moverSecretNS       string
-	moverTemplate       string
-	moverTimeout        time.Duration
-	parallel            int
-}
+// k8sBinary is the program that runs "cairn k8s ..." (cmd/cairn-k8s). It is a separate
+// binary so that cairn itself does not link client-go (docs/DECISIONS.md §12).
+const k8sBinary = "cairn-k8s"
+
+// errNoK8sBinary says cairn-k8s is neither beside cairn nor in $PATH.
+var errNoK8sBinary = errors.New("cairn-k8s not found")
 
 func (a *app) k8sCmd() *cobra.Command {
-	var kf k8sFlags
-	cmd := &cobra.Command{
+	return &cobra.Command{
 		Use:   "k8s",
 		Short: "Back up and restore Kubernetes applications (resources and volumes)",
-		Long: `Capture a namespace's application, its resources (every API group, custom
-resources included, plus the cluster-scoped objects it depends on) and the data
-of its PersistentVolumeClaims (through CSI VolumeSnapshots and mover Jobs), and
-restore it in order into the same or another namespace or cluster.
+		Long: `Capture a namespace's application, its resources and the data of its
+PersistentVolumeClaims (through CSI VolumeSnapshots and mover Jobs), and restore
+it in order into the same or another namespace or cluster.
 
-The cluster comes from --kubeconfig, KUBECONFIG, ~/.kube/config, or the pod's
-service account when cairn runs in-cluster. Movers run as Jobs with the
---mover-image; they reach the repository through the Secret --mover-secret
-(keys CAIRN_REPO, CAIRN_PASSWORD, backend credentials). See docs/KUBERNETES.md.`,
+These commands run from a second binary, cairn-k8s, which cairn looks for next
+to itself and then in $PATH ("cairn k8s ARGS" runs "cairn-k8s ARGS"; the
+container image has both). Install it with
+  go install github.com/cairnbackup/cairn/cmd/cairn-k8s@VERSION
+
+Commands (run 'cairn k8s COMMAND --help' for their flags):
+  backup     Back up a namespace's application: resources and volume data
+  snapshots  List application backups, oldest first
+  show       List the manifests and volumes of an application backup
+  restore    Restore an application backup into a namespace
+  agent      Run in-cluster: back up namespaces on an interval
+
+See docs/KUBERNETES.md.`,
 		Example: `  cairn k8s backup --namespace shop
   cairn k8s snapshots --namespace shop
   cairn k8s show latest --namespace shop
   cairn k8s restore 3f2a9c --to-namespace shop-copy --storage-class fast`,
-		Args: cobra.ArbitraryArgs,
-		RunE: groupRunE,
-	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&kf.kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster)")
-	pf.StringVar(&kf.context, "context", "", "kubeconfig context")
-	pf.StringVar(&kf.moverImage, "mover-image", "ghcr.io/cairnbackup/cairn:latest", "image of the mover Jobs")
-	pf.StringVar(&kf.moverSecret, "mover-secret", "cairn-repository", "Secret with the repository settings for movers")
-	pf.StringVar(&kf.moverSecretNS, "mover-secret-namespace", "", "namespace of --mover-secret (default: POD_NAMESPACE or cairn-system)")
-	pf.StringVar(&kf.moverTemplate, "mover-template", "", "mover Job template file (deploy/mover-job-template.yaml's job.yaml)")
-	pf.DurationVar(&kf.moverTimeout, "mover-timeout", 6*time.Hour, "how long one mover Job may run")
-	pf.IntVar(&kf.parallel, "parallel", 2, "volumes moved at once")
-	cmd.AddCommand(a.k8sBackupCmd(&kf), a.k8sSnapshotsCmd(), a.k8sShowCmd(), a.k8sRestoreCmd(&kf), a.k8sAgentCmd(&kf))
-	return cmd
-}
-
-// restConfig loads the cluster configuration.
-func (kf *k8sFlags) restConfig() (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if kf.kubeconfig != "" {
-		rules.ExplicitPath = kf.kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
-		&clientcmd.ConfigOverrides{CurrentContext: kf.context}).ClientConfig()
-	if err != nil {
-		return nil, withHint(fmt.Errorf("kubernetes configuration: %w", err), "pass --kubeconfig or set KUBECONFIG")
-	}
-	return cfg, nil
-}
-
-// agent builds the agent for one command: cluster clients, the repository, Job movers.
-func (a *app) k8sAgent(kf *k8sFlags, r *repo.Repository) (*k8sagent.Agent, error) {
-	cfg, err := kf.restConfig()
-	if err != nil {
-		return nil, err
-	}
-	ns := kf.moverSecretNS
-	if ns == "" {
-		ns = a.getenv("POD_NAMESPACE")
-	}
-	if ns == "" {
-		ns = "cairn-system"
-	}
-	jl := &k8sagent.JobLauncher{Image: kf.moverImage, RepoSecret: kf.moverSecret, RepoSecretNamespace: ns,
-		Timeout: kf.moverTimeout, Log: a.log}
-	if kf.moverTemplate != "" {
-		b, err := os.ReadFile(kf.moverTemplate)
-		if err != nil {
-			return nil, fmt.Errorf("mover template: %w", err)
-		}
-		if jl.Template, err = k8sagent.ParseJobTemplate(b); err != nil {
-			return nil, usageError{err}
-		}
-	}
-	ag, err := k8sagent.NewAgent(cfg, r, jl, a.log)
-	if err != nil {
-		return nil, err
-	}
-	jl.Client = ag.Kube
-	return ag, nil
-}
-
-// k8sHints explain the agent's sentinel errors.
-func k8sHint(err error) error {
-	for _, h := range []struct {
-		err  error
-		hint string
-	}{
-		{k8sagent.ErrForbidden, "apply deploy/rbac.yaml and run as the cairn-agent service account (or a user bound to its ClusterRole)"},
-		{k8sagent.ErrNamespaceExists, "restore into a new namespace with --to-namespace, or pass --existing-namespace"},
-		{k8sagent.ErrNoSnapshotClass, "create a VolumeSnapshotClass for the volume's CSI driver, or name one with --snapshot-class"},
-		{k8sagent.ErrTimeout, "check the CSI snapshot controller and driver (kubectl describe volumesnapshot), or raise --timeout"},
-		{k8sagent.ErrNotAppBackup, "list application backups with 'cairn k8s snapshots'"},
-		{k8sagent.ErrMoverFailed, "read the mover pod's log: it prints JSON lines ending with the error"},
-	} {
-		if err != nil && errorsIs(err, h.err) {
-			return withHint(err, h.hint)
-		}
-	}
-	return err
-}
-
-func (a *app) k8sBackupCmd(kf *k8sFlags) *cobra.Command {
-	var (
-		ns, selector, class string
-		timeout             time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "backup --namespace NS [--selector L]",
-		Short: "Back up a namespace's application: resources and volume data",
-		Long: `Capture every resource of the namespace (narrowed by --selector), the
-cluster-scoped objects it depends on, and the data of its bound claims. Pods
-annotated cairn.io/pre-backup-hook / cairn.io/post-backup-hook run those
-commands around the volume snapshots. Nothing is recorded unless everything
-was captured.`,
-		Example: `  cairn k8s backup --namespace shop
-  cairn k8s backup --namespace shop --selector app=shop --json`,
-		Args: exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if ns == "" {
-				return usagef("--namespace is required")
+		// Every argument, flags included, belongs to cairn-k8s.
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 || len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+				return cmd.Help()
 			}
-			sel, err := labels.Parse(selector)
+			path, err := findK8sBinary(os.Executable, exec.LookPath)
 			if err != nil {
-				return usagef("--selector: %v", err)
+				return err
 			}
-			return a.runK8sBackup(cmd.Context(), kf, k8sagent.BackupOptions{Namespace: ns, Selector: sel,
-				SnapshotClass: class, SnapshotTimeout: timeout, Parallel: kf.parallel})
+			return execK8s(path, args)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&ns, "namespace", "n", "", "namespace to back up")
-	f.StringVarP(&selector, "selector", "l", "", "label selector, e.g. app=shop")
-	f.StringVar(&class, "snapshot-class", "", "VolumeSnapshotClass (default: the driver's default class)")
-	f.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for each VolumeSnapshot")
-	return cmd
 }
 
-// k8sBackupSummary is the JSON summary of "cairn k8s backup".
-type k8sBackupSummary struct {
-	Type      string            `json:"type"` // "summary"
-	Op        string            `json:"op"`   // "k8s-backup"
-	Snapshot  snapshotJSON      `json:"snapshot"`
-	BackupID  string            `json:"backup_id"`
-	Namespace string            `json:"namespace"`
-	Objects   int               `json:"objects"`
-	Volumes   []k8sagent.Volume `json:"volumes"`
-}
-
-func (a *app) runK8sBackup(ctx context.Context, kf *k8sFlags, opts k8sagent.BackupOptions) error {
-	r, err := a.openRepo(ctx)
-	if err != nil {
-		return err
+// findK8sBinary returns the cairn-k8s to run: the one in the directory of the running
+// executable (symlinks resolved), else the first in $PATH.
+func findK8sBinary(executable func() (string, error), lookPath func(string) (string, error)) (string, error) {
+	name := k8sBinary
+	if runtime.GOOS == "windows" {
+		name += ".exe"
 	}
-	defer r.Close()
-	ag, err := a.k8sAgent(kf, r)
-	if err != nil {
-		return err
+	self, err := executable()
+	if err == nil {
+		self, err = filepath.EvalSymlinks(self)
 	}
-	rec, snap, err := ag.Backup(ctx, opts)
-	if err != nil {
-		return k8sHint(err)
-	}
-	s := k8sBackupSummary{Type: "summary", Op: "k8s-backup", Snapshot: toSnapshotJSON(snap), BackupID: rec.ID,
-		Namespace: rec.Namespace, Objects: len(rec.Objects), Volumes: rec.Volumes}
-	switch {
-	case a.quiet:
-		return nil
-	case a.jsonOut:
-		return printJSON(a.stdout, s)
-	}
-	var size int64
-	for _, v := range rec.Volumes {
-		size += v.Size
-	}
-	_, err = fmt.Fprintf(a.stdout, "application backup %s of namespace %s saved: %d objects, %d volumes (%s)\n",
-		snap.ID.Short(), rec.Namespace, len(rec.Objects), len(rec.Volumes), formatBytes(size))
-	return err
-}
-
-// parseSCMap parses --map-sc old=new values.
-func parseSCMap(pairs []string) (map[string]string, error) {
-	m := map[string]string{}
-	for _, p := range pairs {
-		old, nw, ok := strings.Cut(p, "=")
-		if !ok || old == "" || nw == "" {
-			return nil, usagef("--map-sc %q: want old=new", p)
+	if err == nil {
+		p := filepath.Join(filepath.Dir(self), name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
 		}
-		m[old] = nw
 	}
-	return m, nil
+	if p, err := lookPath(k8sBinary); err == nil {
+		return filepath.Abs(p)
+	} else if !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("look for %s in $PATH: %w", k8sBinary, err)
+	}
+	return "", fmt.Errorf("%w: the Kubernetes commands run from cairn-k8s, which is neither next to cairn nor in $PATH: "+
+		"install it with 'go install github.com/cairnbackup/cairn/cmd/cairn-k8s@%s', or use the container image (it has both)",
+		errNoK8sBinary, installVersion())
+}
+
+// installVersion is the version to name in "go install ...@V": this cairn's, when it is a
+// release.
+func installVersion() string {
+	if v := buildVersion().Version; strings.HasPrefix(v, "v") {
+		return v
+	}
+	return "latest"
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -39,7 +40,7 @@ CAIRN_NEW_PASSWORD, else a prompt (asked twice) when stdin is a terminal.`,
   cairn key remove 5e0c1f2a
   cairn key passwd --new-password-file new.txt`,
 		Args: cobra.ArbitraryArgs,
-		RunE: groupRunE,
+		RunE: cli.GroupRunE,
 	}
 	cmd.AddCommand(a.keyListCmd(), a.keyAddCmd(), a.keyRemoveCmd(), a.keyPasswdCmd())
 	return cmd
@@ -53,13 +54,13 @@ func (a *app) keyListCmd() *cobra.Command {
 session opened (*), when it was created, and by which user on which host.`,
 		Example: `  cairn key list
   cairn key list --json`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runKeyList(cmd.Context()) },
 	}
 }
 
 func (a *app) runKeyList(ctx context.Context) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -71,10 +72,10 @@ func (a *app) runKeyList(ctx context.Context) error {
 	if keys == nil {
 		keys = []repo.KeyInfo{}
 	}
-	if a.jsonOut {
-		return printJSON(a.stdout, keys)
+	if a.JSON {
+		return cli.PrintJSON(a.Stdout, keys)
 	}
-	tw := newTable(a.stdout)
+	tw := cli.NewTable(a.Stdout)
 	fmt.Fprintln(tw, " \tID\tCREATED\tUSER\tHOST")
 	for _, k := range keys {
 		cur := " "
@@ -97,10 +98,10 @@ prompt); the new one comes from --new-password-file, CAIRN_NEW_PASSWORD_FILE,
 CAIRN_NEW_PASSWORD or a prompt asked twice.`,
 		Example: `  cairn key add
   cairn key add --new-password-file /etc/cairn/ops-password`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runKeyAdd(cmd.Context(), newFile, false) },
 	}
-	cmd.Flags().StringVar(&newFile, "new-password-file", "", "read the new password from this file (env "+envNewPasswordFile+")")
+	cmd.Flags().StringVar(&newFile, "new-password-file", "", "read the new password from this file (env "+cli.EnvNewPasswordFile+")")
 	return cmd
 }
 
@@ -113,25 +114,25 @@ func (a *app) keyPasswdCmd() *cobra.Command {
 remove the slot this session opened. Other slots are kept.`,
 		Example: `  cairn key passwd
   CAIRN_PASSWORD_FILE=old.txt cairn key passwd --new-password-file new.txt`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runKeyAdd(cmd.Context(), newFile, true) },
 	}
-	cmd.Flags().StringVar(&newFile, "new-password-file", "", "read the new password from this file (env "+envNewPasswordFile+")")
+	cmd.Flags().StringVar(&newFile, "new-password-file", "", "read the new password from this file (env "+cli.EnvNewPasswordFile+")")
 	return cmd
 }
 
 // runKeyAdd adds a key slot, or with passwd replaces the one in use.
 func (a *app) runKeyAdd(ctx context.Context, newFile string, passwd bool) error {
-	kdf, err := a.kdfParams()
+	kdf, err := a.KDFParams()
 	if err != nil {
 		return err
 	}
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	pw, err := a.password(ctx, passwordPrompt{prompt: "New password: ", confirm: true, newPassword: true, fileFlag: newFile})
+	pw, err := a.Password(ctx, cli.PasswordPrompt{Prompt: "New password: ", Confirm: true, NewPassword: true, FileFlag: newFile})
 	if err != nil {
 		return err
 	}
@@ -148,14 +149,14 @@ func (a *app) runKeyAdd(ctx context.Context, newFile string, passwd bool) error 
 		return err
 	}
 	switch {
-	case a.quiet:
+	case a.Quiet:
 		return nil
-	case a.jsonOut:
-		return printJSON(a.stdout, keySummary{Type: "summary", Op: op, Key: ki})
+	case a.JSON:
+		return cli.PrintJSON(a.Stdout, keySummary{Type: "summary", Op: op, Key: ki})
 	case passwd:
-		_, err = fmt.Fprintf(a.stdout, "password changed: new key %s, the old key was removed\n", short(ki.ID))
+		_, err = fmt.Fprintf(a.Stdout, "password changed: new key %s, the old key was removed\n", short(ki.ID))
 	default:
-		_, err = fmt.Fprintf(a.stdout, "added key %s\n", short(ki.ID))
+		_, err = fmt.Fprintf(a.Stdout, "added key %s\n", short(ki.ID))
 	}
 	return err
 }
@@ -168,13 +169,13 @@ func (a *app) keyRemoveCmd() *cobra.Command {
 Its password no longer opens the repository. The slot this session opened, and
 the last remaining slot, cannot be removed.`,
 		Example: `  cairn key remove 5e0c1f2a`,
-		Args:    exactArgs("ID"),
+		Args:    cli.ExactArgs("ID"),
 		RunE:    func(cmd *cobra.Command, args []string) error { return a.runKeyRemove(cmd.Context(), args[0]) },
 	}
 }
 
 func (a *app) runKeyRemove(ctx context.Context, id string) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -196,11 +197,11 @@ func (a *app) runKeyRemove(ctx context.Context, id string) error {
 		return err
 	}
 	switch {
-	case a.quiet:
+	case a.Quiet:
 		return nil
-	case a.jsonOut:
-		return printJSON(a.stdout, keySummary{Type: "summary", Op: "key remove", Key: removed})
+	case a.JSON:
+		return cli.PrintJSON(a.Stdout, keySummary{Type: "summary", Op: "key remove", Key: removed})
 	}
-	_, err = fmt.Fprintf(a.stdout, "removed key %s\n", short(removed.ID))
+	_, err = fmt.Fprintf(a.Stdout, "removed key %s\n", short(removed.ID))
 	return err
 }

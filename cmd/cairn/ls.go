@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 	"github.com/cairnbackup/cairn/repo/backend"
 )
@@ -53,7 +54,7 @@ piece of the volume or "zero" for a run of zeros (not stored at all).
   cairn ls snapshots --json
   cairn ls latest --name pvc-data | head
   cairn ls 1a2b3c4d --json | jq '[.[] | select(.zero)] | length'`,
-		Args: exactArgs("KIND|SNAPSHOT"),
+		Args: cli.ExactArgs("KIND|SNAPSHOT"),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runLs(cmd.Context(), args[0], name) },
 	}
 	cmd.Flags().StringVar(&name, "name", "", `with SNAPSHOT "latest": the newest snapshot of this name`)
@@ -61,7 +62,7 @@ piece of the volume or "zero" for a run of zeros (not stored at all).
 }
 
 func (a *app) runLs(ctx context.Context, what, name string) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -85,10 +86,10 @@ func (a *app) lsObjects(ctx context.Context, r *repo.Repository, t backend.Type)
 	if err != nil {
 		return err
 	}
-	if a.jsonOut {
-		return printJSON(a.stdout, objs)
+	if a.JSON {
+		return cli.PrintJSON(a.Stdout, objs)
 	}
-	tw := newTable(a.stdout)
+	tw := cli.NewTable(a.Stdout)
 	fmt.Fprintln(tw, "NAME\tSIZE")
 	for _, o := range objs {
 		fmt.Fprintf(tw, "%s\t%d\n", o.Name, o.Size)
@@ -98,11 +99,11 @@ func (a *app) lsObjects(ctx context.Context, r *repo.Repository, t backend.Type)
 
 // lsExtents streams the extents, so memory stays flat for any volume size.
 func (a *app) lsExtents(ctx context.Context, r *repo.Repository, id repo.ID) error {
-	if a.jsonOut {
-		return writeExtentsJSON(a.stdout, func(fn func(repo.Extent) error) error { return r.Extents(ctx, id, fn) })
+	if a.JSON {
+		return writeExtentsJSON(a.Stdout, func(fn func(repo.Extent) error) error { return r.Extents(ctx, id, fn) })
 	}
 	// Fixed-width columns rather than a tabwriter, which would buffer the whole listing.
-	w := bufio.NewWriter(a.stdout)
+	w := bufio.NewWriter(a.Stdout)
 	fmt.Fprintf(w, "%15s  %10s  %s\n", "OFFSET", "LENGTH", "BLOB")
 	err := r.Extents(ctx, id, func(e repo.Extent) error {
 		blob := "zero"

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/k8sagent/mover"
 )
 
@@ -28,9 +29,9 @@ CAIRN_PASSWORD_FILE, CAIRN_CACHE_DIR; a mover never prompts.`,
   cairn mover restore --device /dev/cairn-volume --snapshot 3f2a9c`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := mover.Run(cmd.Context(), args, mover.Env{Stdout: a.stdout, Stderr: a.stderr, Getenv: a.getenv})
+			err := mover.Run(cmd.Context(), args, mover.Env{Stdout: a.Stdout, Stderr: a.Stderr, Getenv: a.Getenv})
 			if errors.Is(err, mover.ErrUsage) {
-				return usageError{err}
+				return cli.Usage(err)
 			}
 			return err
 		},

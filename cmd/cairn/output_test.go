@@ -67,7 +67,7 @@ func TestDedupRatio(t *testing.T) {
 func TestProgressJSONLines(t *testing.T) {
 	var buf bytes.Buffer
 	a := newCLI(t, nil).app(&buf, &buf)
-	a.jsonOut = true
+	a.JSON = true
 	sink := a.newProgress("backup", 1000)
 	sink.update(repo.Progress{BytesDone: 400, BytesTotal: 1000, NewBytes: 100, Elapsed: 2 * time.Second})
 	sink.update(repo.Progress{BytesDone: 1000, BytesTotal: 1000, NewBytes: 100, Elapsed: 4 * time.Second})
@@ -101,8 +101,8 @@ func TestProgressModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		a := newCLI(t, nil).app(&bytes.Buffer{}, &bytes.Buffer{})
-		a.quiet, a.jsonOut = tt.quiet, tt.json
-		a.isTerminal = func(any) bool { return tt.tty }
+		a.Quiet, a.JSON = tt.quiet, tt.json
+		a.IsTerminal = func(any) bool { return tt.tty }
 		s := a.newProgress("restore", 10)
 		got := "?"
 		switch s.(type) {

@@ -29,12 +29,12 @@ type progressSink interface {
 // terminal, and nothing otherwise.
 func (a *app) newProgress(op string, total int64) progressSink {
 	switch {
-	case a.quiet:
+	case a.Quiet:
 		return nopProgress{}
-	case a.jsonOut:
-		return &jsonProgress{w: a.stderr, op: op}
-	case a.isTerminal(a.stderr):
-		return newBarProgress(a.stderr, op, total)
+	case a.JSON:
+		return &jsonProgress{w: a.Stderr, op: op}
+	case a.IsTerminal(a.Stderr):
+		return newBarProgress(a.Stderr, op, total)
 	}
 	return nopProgress{}
 }

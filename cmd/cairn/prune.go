@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -31,7 +32,7 @@ finishes its work. See docs/LIFECYCLE.md.`,
 		Example: `  cairn prune
   cairn prune --dry-run
   cairn prune --grace 0   # delete now when no older backup is running`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("grace") {
 				o.Grace = 0
@@ -53,7 +54,7 @@ finishes its work. See docs/LIFECYCLE.md.`,
 }
 
 func (a *app) runPrune(ctx context.Context, o repo.PruneOptions) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -63,18 +64,18 @@ func (a *app) runPrune(ctx context.Context, o repo.PruneOptions) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("prune done", "elapsed", time.Since(start))
+	a.Log.Info("prune done", "elapsed", time.Since(start))
 	return a.printPrune(res, o.DryRun)
 }
 
 func (a *app) printPrune(res *repo.PruneResult, dryRun bool) error {
-	if a.jsonOut {
-		return printJSON(a.stdout, res)
+	if a.JSON {
+		return cli.PrintJSON(a.Stdout, res)
 	}
-	if a.quiet {
+	if a.Quiet {
 		return nil
 	}
-	w := a.stdout
+	w := a.Stdout
 	fmt.Fprintf(w, "repository: %d snapshots, %d used blobs, %d packs (%s)\n", res.Snapshots, res.UsedBlobs, res.Packs, formatBytes(res.Bytes))
 	verb := "marked"
 	if dryRun {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/crypto"
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -58,14 +59,14 @@ directory is kept; remove it when done. Exits non-zero if verification fails.`,
 		Example: `  cairn quickstart
   go run ./cmd/cairn quickstart --size 256MiB
   cairn quickstart --dir /tmp/cairn-demo --json`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			n, err := parseSize(size)
 			if err != nil {
-				return usageError{err}
+				return cli.Usage(err)
 			}
 			if n < 1<<20 {
-				return usagef("--size must be at least 1MiB, not %s", size)
+				return cli.Usagef("--size must be at least 1MiB, not %s", size)
 			}
 			return a.runQuickstart(cmd.Context(), dir, n)
 		},
@@ -77,10 +78,10 @@ directory is kept; remove it when done. Exits non-zero if verification fails.`,
 
 // say prints a narration line of the quickstart (text mode only).
 func (a *app) say(format string, args ...any) {
-	if a.quiet || a.jsonOut {
+	if a.Quiet || a.JSON {
 		return
 	}
-	fmt.Fprintf(a.stdout, format+"\n", args...)
+	fmt.Fprintf(a.Stdout, format+"\n", args...)
 }
 
 func (a *app) runQuickstart(ctx context.Context, dir string, size int64) error {
@@ -96,11 +97,11 @@ func (a *app) runQuickstart(ctx context.Context, dir string, size int64) error {
 	a.say("  workspace   %s", dir)
 	a.say("  repository  %s  (password %q)", sum.Repository, quickstartPassword)
 	a.say("              the demo uses cheap key derivation so it starts instantly; repositories")
-	a.say("              made with 'cairn init' use Argon2id (3 passes, 64 MiB) against password guessing\n")
+	a.say("              made with 'cairn init' use Argon2id (3 passes, 32 MiB; --kdf strong: 64 MiB)\n")
 
 	kdf := crypto.TestKDFParams()
 	r, err := repo.Init(ctx, sum.Repository, repo.InitOptions{Password: []byte(quickstartPassword), KDF: &kdf,
-		CacheDir: filepath.Join(dir, "cache"), Logger: a.log})
+		CacheDir: filepath.Join(dir, "cache"), Logger: a.Log})
 	if err != nil {
 		return err
 	}
@@ -162,15 +163,15 @@ func (a *app) runQuickstart(ctx context.Context, dir string, size int64) error {
 	}
 	sum.SHA256, sum.Verified = got, got == want
 	if !sum.Verified {
-		if a.jsonOut {
-			_ = printJSON(a.stdout, sum)
+		if a.JSON {
+			_ = cli.PrintJSON(a.Stdout, sum)
 		}
 		return fmt.Errorf("verification FAILED: SHA-256 of %s is %s, of %s is %s", restored, got, sum.Volume, want)
 	}
 	a.say("7. verify      SHA-256 of the restored volume equals the source: %s…\n", got[:16])
 
-	if a.jsonOut {
-		return printJSON(a.stdout, sum)
+	if a.JSON {
+		return cli.PrintJSON(a.Stdout, sum)
 	}
 	a.say("Everything worked. Explore the demo repository yourself:\n")
 	a.say("  export CAIRN_REPO=%s", sum.Repository)
@@ -202,7 +203,7 @@ func quickstartDir(dir string) (string, error) {
 		return "", fmt.Errorf("quickstart: %w", err)
 	}
 	if len(ents) > 0 {
-		return "", usagef("quickstart --dir %s is not empty; give a new or empty directory", dir)
+		return "", cli.Usagef("quickstart --dir %s is not empty; give a new or empty directory", dir)
 	}
 	return filepath.Abs(dir)
 }

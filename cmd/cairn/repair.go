@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/spf13/cobra"
 )
 
@@ -28,15 +29,15 @@ repair index, check, repair packs [--force], repair snapshots [--force], check.`
   cairn repair snapshots --force`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if loc, err := a.location(); len(args) == 0 && err == nil && isZonesLocation(loc) {
+			if loc, err := a.Location(); len(args) == 0 && err == nil && isZonesLocation(loc) {
 				return a.runRepairShards(cmd.Context(), false)
 			}
-			return groupRunE(cmd, args)
+			return cli.GroupRunE(cmd, args)
 		},
 	}
 	var forceSnaps, forcePacks, verifyShards bool
 	shards := &cobra.Command{
-		Use: "shards [--verify]", Short: "Rebuild missing or corrupt shards and copies (zones repositories)", Args: exactArgs(),
+		Use: "shards [--verify]", Short: "Rebuild missing or corrupt shards and copies (zones repositories)", Args: cli.ExactArgs(),
 		Long: `List every zone and rebuild the shards and metadata copies that reachable zones
 lack, from the other zones (Reed-Solomon reconstruction); with --verify read and check
 every shard and copy first, so corrupt ones are rebuilt too. Degraded-write records are
@@ -48,7 +49,7 @@ e.g. a zone is still down. Safe while backups and restores run.`,
 	}
 	shards.Flags().BoolVar(&verifyShards, "verify", false, "read and verify every shard and copy, rebuilding corrupt ones too")
 	idx := &cobra.Command{
-		Use: "index", Short: "Rebuild the index from the packs", Args: exactArgs(),
+		Use: "index", Short: "Rebuild the index from the packs", Args: cli.ExactArgs(),
 		Long: `Read the table of every pack (verifying its hash and authentication), write a
 new index from them, then remove the old index objects. Packs that fail verification
 are left out and reported. Nothing is lost; safe while backups run.`,
@@ -56,7 +57,7 @@ are left out and reported. Nothing is lost; safe while backups run.`,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return a.runRepair(cmd.Context(), "index", false) },
 	}
 	snaps := &cobra.Command{
-		Use: "snapshots [--force]", Short: "Report (or, with --force, fix) snapshots that need lost blobs", Args: exactArgs(),
+		Use: "snapshots [--force]", Short: "Report (or, with --force, fix) snapshots that need lost blobs", Args: cli.ExactArgs(),
 		Long: `Find snapshots that need blobs which are not indexed in a stored pack. With
 --force, rewrite each such snapshot with zeros in place of the lost chunks (same size,
 tagged "repaired") and remove the damaged original; a snapshot whose chunk list itself
@@ -67,7 +68,7 @@ is lost is removed. Without --force nothing changes.`,
 	}
 	snaps.Flags().BoolVar(&forceSnaps, "force", false, "rewrite or remove damaged snapshots")
 	packs := &cobra.Command{
-		Use: "packs [--force]", Short: "Verify packs; with --force salvage and remove damaged ones", Args: exactArgs(),
+		Use: "packs [--force]", Short: "Verify packs; with --force salvage and remove damaged ones", Args: cli.ExactArgs(),
 		Long: `Download every pack and verify every blob. With --force, copy the intact blobs of
 damaged packs into new packs, rewrite the index without the damaged packs and remove
 them; then run 'cairn repair snapshots' for what was lost. Without --force nothing
@@ -82,7 +83,7 @@ changes.`,
 }
 
 func (a *app) runRepair(ctx context.Context, what string, force bool) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func (a *app) runRepair(ctx context.Context, what string, force bool) error {
 			return err
 		}
 		out = res
-		if !a.jsonOut {
+		if !a.JSON {
 			a.lcInfo("indexed %d blobs from %d packs; wrote %d index objects, removed %d; %d packs failed verification",
 				res.Blobs, res.Packs, res.IndexesWritten, res.IndexesRemoved, len(res.BadPacks))
 		}
@@ -105,9 +106,9 @@ func (a *app) runRepair(ctx context.Context, what string, force bool) error {
 			return err
 		}
 		out = dmg
-		if !a.jsonOut {
+		if !a.JSON {
 			for _, d := range dmg {
-				fmt.Fprintf(a.stdout, "snapshot %s (%s): %d blobs (%s) lost, %d chunk lists lost: %s\n",
+				fmt.Fprintf(a.Stdout, "snapshot %s (%s): %d blobs (%s) lost, %d chunk lists lost: %s\n",
 					d.Snapshot.Short(), d.Name, d.MissingBlobs, formatBytes(d.MissingBytes), d.BadLists, d.Action)
 			}
 			a.lcInfo("%d damaged snapshot(s)", len(dmg))
@@ -121,9 +122,9 @@ func (a *app) runRepair(ctx context.Context, what string, force bool) error {
 			return err
 		}
 		out = dmg
-		if !a.jsonOut {
+		if !a.JSON {
 			for _, d := range dmg {
-				fmt.Fprintf(a.stdout, "pack %s: %s (%d of %d blobs damaged, %d salvaged, removed: %v)\n",
+				fmt.Fprintf(a.Stdout, "pack %s: %s (%d of %d blobs damaged, %d salvaged, removed: %v)\n",
 					d.Pack.Short(), d.Error, d.DamagedBlobs, d.Blobs, d.Salvaged, d.Removed)
 			}
 			a.lcInfo("%d damaged pack(s)", len(dmg))
@@ -132,8 +133,8 @@ func (a *app) runRepair(ctx context.Context, what string, force bool) error {
 			}
 		}
 	}
-	if a.jsonOut {
-		return printJSON(a.stdout, out)
+	if a.JSON {
+		return cli.PrintJSON(a.Stdout, out)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -46,31 +47,31 @@ func decideTarget(path string, fi fs.FileInfo, statErr error, overwrite bool) (t
 	switch {
 	case m.IsRegular():
 		if fi.Size() > 0 && !overwrite {
-			return 0, withHint(fmt.Errorf("restore target %s exists and holds %s of data", path, formatBytes(fi.Size())),
+			return 0, cli.WithHint(fmt.Errorf("restore target %s exists and holds %s of data", path, formatBytes(fi.Size())),
 				"pass --overwrite to replace its contents, or choose a new file name")
 		}
 		return targetFile, nil
 	case m.IsDir():
-		return 0, usagef("restore target %s is a directory; give a file name, a device, or - for stdout", path)
+		return 0, cli.Usagef("restore target %s is a directory; give a file name, a device, or - for stdout", path)
 	case m&os.ModeDevice != 0:
 		return targetDevice, nil
 	case m&os.ModeNamedPipe != 0:
 		return targetStream, nil
 	}
-	return 0, usagef("restore target %s is not a file, device or pipe (mode %s)", path, m)
+	return 0, cli.Usagef("restore target %s is not a file, device or pipe (mode %s)", path, m)
 }
 
 // restoreSummary is the JSON summary of "cairn restore".
 type restoreSummary struct {
-	Type           string        `json:"type"` // "summary"
-	Op             string        `json:"op"`   // "restore"
-	Snapshot       snapshotJSON  `json:"snapshot"`
-	Target         string        `json:"target"`
-	TargetKind     string        `json:"target_kind"` // stdout, new file, file, device, stream
-	Bytes          int64         `json:"bytes"`
-	ZeroBytes      int64         `json:"zero_bytes"`
-	Duration       time.Duration `json:"duration_ns"`
-	BytesPerSecond float64       `json:"bytes_per_second"`
+	Type           string           `json:"type"` // "summary"
+	Op             string           `json:"op"`   // "restore"
+	Snapshot       cli.SnapshotJSON `json:"snapshot"`
+	Target         string           `json:"target"`
+	TargetKind     string           `json:"target_kind"` // stdout, new file, file, device, stream
+	Bytes          int64            `json:"bytes"`
+	ZeroBytes      int64            `json:"zero_bytes"`
+	Duration       time.Duration    `json:"duration_ns"`
+	BytesPerSecond float64          `json:"bytes_per_second"`
 }
 
 func (a *app) restoreCmd() *cobra.Command {
@@ -99,7 +100,7 @@ to stderr so stdout carries only volume data.`,
   cairn restore 1a2b3c4d /dev/vg0/pvc-data
   cairn restore latest --overwrite disk.img
   cairn restore latest - | ssh host 'dd of=/dev/sdb bs=4M'`,
-		Args: exactArgs("SNAPSHOT", "TARGET"),
+		Args: cli.ExactArgs("SNAPSHOT", "TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runRestore(cmd.Context(), args[0], args[1], name, overwrite)
 		},
@@ -115,10 +116,10 @@ func (a *app) runRestore(ctx context.Context, ref, target, name string, overwrit
 	if err != nil {
 		return err
 	}
-	if kind == targetStdout && a.isTerminal(a.stdout) {
-		return usagef("refusing to write volume data to a terminal; redirect stdout or give a TARGET file")
+	if kind == targetStdout && a.IsTerminal(a.Stdout) {
+		return cli.Usagef("refusing to write volume data to a terminal; redirect stdout or give a TARGET file")
 	}
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -131,9 +132,9 @@ func (a *app) runRestore(ctx context.Context, ref, target, name string, overwrit
 	if err != nil {
 		return err
 	}
-	out := a.stdout
+	out := a.Stdout
 	if kind == targetStdout {
-		out = a.stderr
+		out = a.Stderr
 	}
 	return a.printRestore(out, sum)
 }
@@ -153,7 +154,7 @@ func (a *app) restore(ctx context.Context, r *repo.Repository, snap *repo.Snapsh
 		return restoreSummary{}, err
 	}
 	d := time.Since(start)
-	return restoreSummary{Type: "summary", Op: "restore", Snapshot: toSnapshotJSON(snap), Target: target,
+	return restoreSummary{Type: "summary", Op: "restore", Snapshot: cli.ToSnapshotJSON(snap), Target: target,
 		TargetKind: kind.String(), Bytes: snap.Size, ZeroBytes: last.ZeroBytes, Duration: d,
 		BytesPerSecond: rate(snap.Size, d)}, nil
 }
@@ -161,7 +162,7 @@ func (a *app) restore(ctx context.Context, r *repo.Repository, snap *repo.Snapsh
 func (a *app) writeTarget(ctx context.Context, r *repo.Repository, snap *repo.Snapshot, target string, kind targetKind, opts repo.RestoreOptions) error {
 	switch kind {
 	case targetStdout:
-		return r.RestoreStream(ctx, snap.ID, a.stdout, opts)
+		return r.RestoreStream(ctx, snap.ID, a.Stdout, opts)
 	case targetStream:
 		f, err := os.OpenFile(target, os.O_WRONLY, 0)
 		if err != nil {
@@ -246,10 +247,10 @@ func closeTarget(f *os.File) error {
 
 func (a *app) printRestore(w io.Writer, s restoreSummary) error {
 	switch {
-	case a.quiet:
+	case a.Quiet:
 		return nil
-	case a.jsonOut:
-		return printJSON(w, s)
+	case a.JSON:
+		return cli.PrintJSON(w, s)
 	}
 	_, err := fmt.Fprintf(w, "restored snapshot %s (%s, %s zeros) to %s in %s, %s\n",
 		s.Snapshot.ShortID, formatBytes(s.Bytes), formatBytes(s.ZeroBytes), s.Target,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/cairnbackup/cairn/internal/cli"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,13 +30,13 @@ func TestDecideTarget(t *testing.T) {
 		{name: "stdout", path: "-", want: targetStdout},
 		{name: "new file", path: filepath.Join(dir, "new.img"), want: targetNewFile},
 		{name: "empty file", path: empty, want: targetFile},
-		{name: "non-empty file refused", path: full, wantCode: exitError},
+		{name: "non-empty file refused", path: full, wantCode: cli.ExitError},
 		{name: "non-empty file with --overwrite", path: full, overwrite: true, want: targetFile},
-		{name: "directory", path: dir, wantCode: exitUsage},
-		{name: "directory with --overwrite", path: dir, overwrite: true, wantCode: exitUsage},
+		{name: "directory", path: dir, wantCode: cli.ExitUsage},
+		{name: "directory with --overwrite", path: dir, overwrite: true, wantCode: cli.ExitUsage},
 		{name: "character device", path: "/dev/null", want: targetDevice},
 		{name: "named pipe", path: fifo, want: targetStream},
-		{name: "parent missing", path: filepath.Join(full, "x"), wantCode: exitError},
+		{name: "parent missing", path: filepath.Join(full, "x"), wantCode: cli.ExitError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +50,7 @@ func TestDecideTarget(t *testing.T) {
 				if derr == nil {
 					t.Fatalf("got %v, want an error", got)
 				}
-				if c := exitCode(t.Context(), derr); c != tt.wantCode {
+				if c := cli.ExitCode(t.Context(), derr); c != tt.wantCode {
 					t.Errorf("error %v: exit code %d, want %d", derr, c, tt.wantCode)
 				}
 				return
@@ -69,7 +70,7 @@ func TestDecideTargetHintsOverwrite(t *testing.T) {
 	os.WriteFile(p, []byte("x"), 0o600)
 	fi, err := os.Stat(p)
 	_, derr := decideTarget(p, fi, err, false)
-	if h := hintFor(derr); h == "" || !strings.Contains(h, "--overwrite") {
+	if h := cli.HintFor(derr); h == "" || !strings.Contains(h, "--overwrite") {
 		t.Errorf("hint %q should mention --overwrite", h)
 	}
 }
@@ -92,7 +93,7 @@ func TestOpenSource(t *testing.T) {
 	if err != nil || !st.stdin || st.size != 0 {
 		t.Errorf("stdin: %+v, %v", st, err)
 	}
-	if _, err := openSource(dir, nil); exitCode(t.Context(), err) != exitUsage {
+	if _, err := openSource(dir, nil); cli.ExitCode(t.Context(), err) != cli.ExitUsage {
 		t.Errorf("directory: got %v, want a usage error", err)
 	}
 	cd, err := openSource("/dev/null", nil)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/spf13/cobra"
 )
 
@@ -22,7 +23,7 @@ backup statistics.`,
 		Example: `  cairn snapshots
   cairn snapshots --name pvc-data
   cairn snapshots --json | jq -r '.[-1].id'`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runSnapshots(cmd.Context(), name) },
 	}
 	cmd.Flags().StringVar(&name, "name", "", "only snapshots of this name")
@@ -30,7 +31,7 @@ backup statistics.`,
 }
 
 func (a *app) runSnapshots(ctx context.Context, name string) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -39,16 +40,16 @@ func (a *app) runSnapshots(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	out := []snapshotJSON{}
+	out := []cli.SnapshotJSON{}
 	for _, s := range all {
 		if name == "" || s.Name == name {
-			out = append(out, toSnapshotJSON(s))
+			out = append(out, cli.ToSnapshotJSON(s))
 		}
 	}
-	if a.jsonOut {
-		return printJSON(a.stdout, out)
+	if a.JSON {
+		return cli.PrintJSON(a.Stdout, out)
 	}
-	tw := newTable(a.stdout)
+	tw := cli.NewTable(a.Stdout)
 	fmt.Fprintln(tw, "ID\tTIME\tHOST\tNAME\tTAGS\tSIZE\tNEW")
 	for _, s := range out {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ShortID, s.Time.Local().Format("2006-01-02 15:04:05"),
@@ -57,8 +58,8 @@ func (a *app) runSnapshots(ctx context.Context, name string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if !a.quiet {
-		_, err = fmt.Fprintf(a.stdout, "%d snapshot(s)\n", len(out))
+	if !a.Quiet {
+		_, err = fmt.Fprintf(a.Stdout, "%d snapshot(s)\n", len(out))
 	}
 	return err
 }

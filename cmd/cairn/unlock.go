@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/spf13/cobra"
 )
 
@@ -20,7 +21,7 @@ the locks and removes nothing.`,
 		Example: `  cairn unlock --list
   cairn unlock
   cairn unlock --remove-all   # only when no cairn process is running`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runUnlock(cmd.Context(), all, list) },
 	}
 	cmd.Flags().BoolVar(&all, "remove-all", false, "remove all locks, also live ones (dangerous)")
@@ -29,7 +30,7 @@ the locks and removes nothing.`,
 }
 
 func (a *app) runUnlock(ctx context.Context, all, list bool) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -39,24 +40,24 @@ func (a *app) runUnlock(ctx context.Context, all, list bool) error {
 		if err != nil {
 			return err
 		}
-		if a.jsonOut {
-			return printJSON(a.stdout, locks)
+		if a.JSON {
+			return cli.PrintJSON(a.Stdout, locks)
 		}
 		for _, l := range locks {
 			stale := ""
 			if l.Stale {
 				stale = " [stale]"
 			}
-			fmt.Fprintf(a.stdout, "%s%s\n", l, stale)
+			fmt.Fprintf(a.Stdout, "%s%s\n", l, stale)
 		}
 		return nil
 	}
 	if all {
-		fmt.Fprintln(a.stderr, "warning: removing ALL locks; running backups will fail at the end, and a running prune is no longer exclusive")
+		fmt.Fprintln(a.Stderr, "warning: removing ALL locks; running backups will fail at the end, and a running prune is no longer exclusive")
 	}
 	removed, err := r.RemoveLocks(ctx, all)
-	if a.jsonOut && err == nil {
-		return printJSON(a.stdout, removed)
+	if a.JSON && err == nil {
+		return cli.PrintJSON(a.Stdout, removed)
 	}
 	for _, l := range removed {
 		a.lcInfo("removed %s", l)
@@ -70,8 +71,8 @@ func (a *app) runUnlock(ctx context.Context, all, list bool) error {
 // lcInfo prints an informational line of the lifecycle commands to stderr, unless quiet
 // or in JSON mode.
 func (a *app) lcInfo(format string, args ...any) {
-	if a.quiet || a.jsonOut {
+	if a.Quiet || a.JSON {
 		return
 	}
-	fmt.Fprintf(a.stderr, format+"\n", args...)
+	fmt.Fprintf(a.Stderr, format+"\n", args...)
 }

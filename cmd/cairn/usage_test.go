@@ -6,13 +6,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/spf13/cobra"
 )
 
 // TestUsageErrors checks flag and argument validation, all without a repository.
 func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{envRepo: filepath.Join(dir, "repo"), envPassword: "pw", envKDF: "test"}
+	env := map[string]string{cli.EnvRepo: filepath.Join(dir, "repo"), cli.EnvPassword: "pw", cli.EnvKDF: "test"}
 	tests := []struct {
 		name   string
 		env    map[string]string
@@ -20,31 +21,31 @@ func TestUsageErrors(t *testing.T) {
 		code   int
 		stderr string // substring of stderr
 	}{
-		{"no args shows help", nil, nil, exitOK, ""},
-		{"unknown command", nil, []string{"snapshotz"}, exitUsage, `did you mean snapshots`},
-		{"unknown flag", nil, []string{"snapshots", "--bogus"}, exitUsage, "unknown flag: --bogus"},
-		{"backup without source", env, []string{"backup"}, exitUsage, "SOURCE"},
-		{"backup with two sources", env, []string{"backup", "a", "b"}, exitUsage, "1 argument"},
-		{"backup of a directory", env, []string{"backup", dir}, exitUsage, "is a directory"},
-		{"backup of a missing file", env, []string{"backup", filepath.Join(dir, "nope")}, exitError, "no such file"},
-		{"backup empty tag", env, []string{"backup", "--tag", " ", "-"}, exitUsage, "--tag"},
-		{"restore needs target", env, []string{"restore", "latest"}, exitUsage, "SNAPSHOT TARGET"},
-		{"restore onto a directory", env, []string{"restore", "latest", dir}, exitUsage, "is a directory"},
-		{"ls needs an argument", env, []string{"ls"}, exitUsage, "KIND|SNAPSHOT"},
-		{"cat without kind", env, []string{"cat"}, exitUsage, "object kind"},
-		{"cat unknown kind", env, []string{"cat", "packfile", "x"}, exitUsage, "unknown object kind"},
-		{"cat config with ID", env, []string{"cat", "config", "x"}, exitUsage, "takes no ID"},
-		{"cat snapshot without ID", env, []string{"cat", "snapshot"}, exitUsage, "exactly one ID"},
-		{"key unknown subcommand", env, []string{"key", "rotate"}, exitUsage, `unknown command "rotate"`},
-		{"key remove without ID", env, []string{"key", "remove"}, exitUsage, "ID"},
-		{"init bad compression", env, []string{"init", "--compression", "zip"}, exitUsage, "--compression"},
-		{"quickstart bad size", nil, []string{"quickstart", "--size", "lots"}, exitUsage, "invalid size"},
-		{"quickstart tiny size", nil, []string{"quickstart", "--size", "4KiB"}, exitUsage, "at least 1MiB"},
-		{"no repository given", nil, []string{"snapshots"}, exitUsage, "--repo"},
-		{"no password source", map[string]string{envRepo: dir}, []string{"snapshots"}, exitUsage, "CAIRN_PASSWORD"},
-		{"bad kdf env", map[string]string{envKDF: "fast"}, []string{"version"}, exitUsage, "CAIRN_KDF"},
-		{"quiet and verbose", nil, []string{"-q", "-v", "version"}, exitUsage, "contradict"},
-		{"version", nil, []string{"version"}, exitOK, ""},
+		{"no args shows help", nil, nil, cli.ExitOK, ""},
+		{"unknown command", nil, []string{"snapshotz"}, cli.ExitUsage, `did you mean snapshots`},
+		{"unknown flag", nil, []string{"snapshots", "--bogus"}, cli.ExitUsage, "unknown flag: --bogus"},
+		{"backup without source", env, []string{"backup"}, cli.ExitUsage, "SOURCE"},
+		{"backup with two sources", env, []string{"backup", "a", "b"}, cli.ExitUsage, "1 argument"},
+		{"backup of a directory", env, []string{"backup", dir}, cli.ExitUsage, "is a directory"},
+		{"backup of a missing file", env, []string{"backup", filepath.Join(dir, "nope")}, cli.ExitError, "no such file"},
+		{"backup empty tag", env, []string{"backup", "--tag", " ", "-"}, cli.ExitUsage, "--tag"},
+		{"restore needs target", env, []string{"restore", "latest"}, cli.ExitUsage, "SNAPSHOT TARGET"},
+		{"restore onto a directory", env, []string{"restore", "latest", dir}, cli.ExitUsage, "is a directory"},
+		{"ls needs an argument", env, []string{"ls"}, cli.ExitUsage, "KIND|SNAPSHOT"},
+		{"cat without kind", env, []string{"cat"}, cli.ExitUsage, "object kind"},
+		{"cat unknown kind", env, []string{"cat", "packfile", "x"}, cli.ExitUsage, "unknown object kind"},
+		{"cat config with ID", env, []string{"cat", "config", "x"}, cli.ExitUsage, "takes no ID"},
+		{"cat snapshot without ID", env, []string{"cat", "snapshot"}, cli.ExitUsage, "exactly one ID"},
+		{"key unknown subcommand", env, []string{"key", "rotate"}, cli.ExitUsage, `unknown command "rotate"`},
+		{"key remove without ID", env, []string{"key", "remove"}, cli.ExitUsage, "ID"},
+		{"init bad compression", env, []string{"init", "--compression", "zip"}, cli.ExitUsage, "--compression"},
+		{"quickstart bad size", nil, []string{"quickstart", "--size", "lots"}, cli.ExitUsage, "invalid size"},
+		{"quickstart tiny size", nil, []string{"quickstart", "--size", "4KiB"}, cli.ExitUsage, "at least 1MiB"},
+		{"no repository given", nil, []string{"snapshots"}, cli.ExitUsage, "--repo"},
+		{"no password source", map[string]string{cli.EnvRepo: dir}, []string{"snapshots"}, cli.ExitUsage, "CAIRN_PASSWORD"},
+		{"bad kdf env", map[string]string{cli.EnvKDF: "fast"}, []string{"version"}, cli.ExitUsage, "CAIRN_KDF"},
+		{"quiet and verbose", nil, []string{"-q", "-v", "version"}, cli.ExitUsage, "contradict"},
+		{"version", nil, []string{"version"}, cli.ExitOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,10 +53,10 @@ func TestUsageErrors(t *testing.T) {
 			if !strings.Contains(r.stderr, tt.stderr) {
 				t.Errorf("stderr %q does not contain %q", r.stderr, tt.stderr)
 			}
-			if tt.code != exitOK && !strings.HasPrefix(r.stderr, "cairn: ") {
+			if tt.code != cli.ExitOK && !strings.HasPrefix(r.stderr, "cairn: ") {
 				t.Errorf("stderr %q does not start with \"cairn: \"", r.stderr)
 			}
-			if tt.code == exitUsage && !strings.Contains(r.stderr, "hint: ") {
+			if tt.code == cli.ExitUsage && !strings.Contains(r.stderr, "hint: ") {
 				t.Errorf("usage error without a hint line: %q", r.stderr)
 			}
 		})
@@ -90,8 +91,11 @@ func TestHelpTeaches(t *testing.T) {
 			t.Errorf("cairn --help lacks %q", want)
 		}
 	}
-	if strings.Contains(r.stdout, "--kdf") {
-		t.Error("the test-only --kdf flag must stay hidden")
+	if !strings.Contains(r.stdout, "--kdf") || !strings.Contains(r.stdout, `"strong"`) {
+		t.Error("cairn --help must teach --kdf strong")
+	}
+	if strings.Contains(r.stdout, `"test"`) {
+		t.Error("the test-only --kdf setting must not be advertised")
 	}
 }
 
@@ -109,11 +113,11 @@ func TestVersionJSON(t *testing.T) {
 // TestRestoreRefusesTerminalStdout checks binary data is never written to a terminal.
 func TestRestoreRefusesTerminalStdout(t *testing.T) {
 	var out, errb strings.Builder
-	c := newCLI(t, map[string]string{envRepo: t.TempDir(), envPassword: "pw"})
+	c := newCLI(t, map[string]string{cli.EnvRepo: t.TempDir(), cli.EnvPassword: "pw"})
 	a := c.app(&out, &errb)
-	a.isTerminal = func(v any) bool { return v == a.stdout }
-	if code := a.run(t.Context(), []string{"restore", "latest", "-"}); code != exitUsage {
-		t.Fatalf("exit %d, want %d; stderr %q", code, exitUsage, errb.String())
+	a.IsTerminal = func(v any) bool { return v == a.Stdout }
+	if code := a.run(t.Context(), []string{"restore", "latest", "-"}); code != cli.ExitUsage {
+		t.Fatalf("exit %d, want %d; stderr %q", code, cli.ExitUsage, errb.String())
 	}
 	if !strings.Contains(errb.String(), "terminal") || out.Len() != 0 {
 		t.Errorf("stdout %q, stderr %q", out.String(), errb.String())

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -53,11 +54,11 @@ func (a *app) versionCmd() *cobra.Command {
 repository format version it reads and writes.`,
 		Example: `  cairn version
   cairn version --json`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(*cobra.Command, []string) error {
 			v := buildVersion()
-			if a.jsonOut {
-				return printJSON(a.stdout, v)
+			if a.JSON {
+				return cli.PrintJSON(a.Stdout, v)
 			}
 			rev := ""
 			if v.Revision != "" {
@@ -66,7 +67,7 @@ repository format version it reads and writes.`,
 					rev += "+dirty"
 				}
 			}
-			_, err := fmt.Fprintf(a.stdout, "cairn %s%s (%s, %s, repository format %d)\n", v.Version, rev, v.GoVersion, v.Platform, v.FormatVersion)
+			_, err := fmt.Fprintf(a.Stdout, "cairn %s%s (%s, %s, repository format %d)\n", v.Version, rev, v.GoVersion, v.Platform, v.FormatVersion)
 			return err
 		},
 	}

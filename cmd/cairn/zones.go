@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -21,10 +22,10 @@ replicated metadata in several MinIO/S3 zones; see docs/ZONES.md.`,
 		Example: `  cairn zones status --repo zones.yaml
   cairn repair --repo zones.yaml     # rebuild missing shards once zones are back`,
 		Args: cobra.ArbitraryArgs,
-		RunE: groupRunE,
+		RunE: cli.GroupRunE,
 	}
 	status := &cobra.Command{
-		Use: "status", Short: "Probe every zone and count missing shards and copies", Args: exactArgs(),
+		Use: "status", Short: "Probe every zone and count missing shards and copies", Args: cli.ExactArgs(),
 		Long: `Probe every zone (latency of one request), then list every zone to count the
 shards and metadata copies each reachable zone lacks. No data is read; use
 'cairn check --read-data' to verify every shard. 'cairn repair' rebuilds what is missing.`,
@@ -37,7 +38,7 @@ shards and metadata copies each reachable zone lacks. No data is read; use
 }
 
 func (a *app) runZonesStatus(ctx context.Context) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -46,22 +47,22 @@ func (a *app) runZonesStatus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.jsonOut {
-		return printJSON(a.stdout, rep)
+	if a.JSON {
+		return cli.PrintJSON(a.Stdout, rep)
 	}
-	fmt.Fprintf(a.stdout, "%-16s %-9s %10s %8s %8s  %s\n", "ZONE", "STATE", "LATENCY", "SHARDS-", "COPIES-", "LOCATION")
+	fmt.Fprintf(a.Stdout, "%-16s %-9s %10s %8s %8s  %s\n", "ZONE", "STATE", "LATENCY", "SHARDS-", "COPIES-", "LOCATION")
 	for _, z := range rep.Zones {
 		state := "up"
 		if !z.Reachable {
 			state = "DOWN"
 		}
-		fmt.Fprintf(a.stdout, "%-16s %-9s %10s %8d %8d  %s\n", z.Name, state, z.Latency.Round(100*time.Microsecond),
+		fmt.Fprintf(a.Stdout, "%-16s %-9s %10s %8d %8d  %s\n", z.Name, state, z.Latency.Round(100*time.Microsecond),
 			z.MissingShards, z.MissingCopies, z.Location)
 		if z.Error != "" {
-			fmt.Fprintf(a.stdout, "  error: %s\n", z.Error)
+			fmt.Fprintf(a.Stdout, "  error: %s\n", z.Error)
 		}
 	}
-	fmt.Fprintf(a.stdout, "erasure %s: %d packs, %d metadata objects; %d shards and %d copies missing, %d packs unreadable, %d degraded records\n",
+	fmt.Fprintf(a.Stdout, "erasure %s: %d packs, %d metadata objects; %d shards and %d copies missing, %d packs unreadable, %d degraded records\n",
 		rep.Layout, rep.Packs, rep.Objects, rep.MissingShards, rep.MissingCopies, rep.Unreadable, rep.Records)
 	if !rep.Healthy() {
 		a.lcInfo("not at full redundancy; when every zone is back run: cairn repair")
@@ -75,7 +76,7 @@ func isZonesLocation(loc string) bool {
 }
 
 func (a *app) runRepairShards(ctx context.Context, verify bool) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -84,13 +85,13 @@ func (a *app) runRepairShards(ctx context.Context, verify bool) error {
 	if err != nil {
 		return err
 	}
-	if a.jsonOut {
-		if err := printJSON(a.stdout, res); err != nil {
+	if a.JSON {
+		if err := cli.PrintJSON(a.Stdout, res); err != nil {
 			return err
 		}
 	} else {
 		for _, f := range res.Failed {
-			fmt.Fprintf(a.stdout, "not healed: %s\n", f)
+			fmt.Fprintf(a.Stdout, "not healed: %s\n", f)
 		}
 		a.lcInfo("rebuilt %d shards, restored %d metadata copies, removed %d leftovers, cleared %d degraded records",
 			res.ShardsRebuilt, res.CopiesRestored, res.LeftoversRemove, res.RecordsCleared)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/internal/miniotest"
 )
 
@@ -29,7 +30,7 @@ func TestZonesEndToEnd(t *testing.T) {
 	if err := os.WriteFile(zf, []byte(y.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := newCLI(t, map[string]string{envRepo: zf, envPassword: "pw", envKDF: "test", envCacheDir: "off"})
+	c := newCLI(t, map[string]string{cli.EnvRepo: zf, cli.EnvPassword: "pw", cli.EnvKDF: "test", cli.EnvCacheDir: "off"})
 	c.ok("init")
 	vol := filepath.Join(dir, "vol.img")
 	orig := testVolume(t, vol, 3<<20+999, 7)
@@ -55,7 +56,7 @@ func TestZonesEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st.Zones) != 6 || st.Zones[2].Reachable || st.Zones[5].Reachable || !st.Zones[0].Reachable {
 		t.Fatalf("zones status --json with two down: %v\n%s", err, r.stdout)
 	}
-	c.want(exitError, "repair") // zones still down: cannot heal everything
+	c.want(cli.ExitError, "repair") // zones still down: cannot heal everything
 
 	srvs[2].Restart(t)
 	srvs[5].Restart(t)
@@ -63,7 +64,7 @@ func TestZonesEndToEnd(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(srvs[2].DataDir(), srvs[2].Bucket(), "data")); err != nil {
 		t.Fatal(err)
 	}
-	c.want(exitCorrupt, "check")
+	c.want(cli.ExitCorrupt, "check")
 	if r := c.ok("zones", "status"); !strings.Contains(r.stdout, "not at full redundancy") && !strings.Contains(r.stderr, "not at full redundancy") {
 		t.Fatalf("zones status after a wiped zone:\n%s%s", r.stdout, r.stderr)
 	}

@@ -16,24 +16,32 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// BinaryPath is where the cairn binary lives in the image (the entrypoint).
+// BinaryPath is where the cairn binary lives in the image (the entrypoint; mover Jobs run
+// "cairn mover ...").
 const BinaryPath = "/cairn"
+
+// K8sBinaryPath is where the cairn-k8s binary lives in the image: the agent Deployment runs it,
+// and "cairn k8s ..." finds it next to /cairn.
+const K8sBinaryPath = "/cairn-k8s"
 
 // caPath is where the CA bundle goes (Go's crypto/x509 looks there on Linux).
 const caPath = "/etc/ssl/certs/ca-certificates.crt"
 
 // Options describe the image.
 type Options struct {
-	Binary  string // path of the static cairn binary
-	CACerts string // optional CA bundle to include
-	OS      string // default "linux"
-	Arch    string // default "amd64"
+	Binary string // path of the static cairn binary
+	// K8sBinary is the path of the static cairn-k8s binary ("": an image without the
+	// Kubernetes commands).
+	K8sBinary string
+	CACerts   string // optional CA bundle to include
+	OS        string // default "linux"
+	Arch      string // default "amd64"
 	// Created is the image creation time (zero: the Unix epoch, for reproducible images).
 	Created time.Time
 	Labels  map[string]string
 }
 
-// Build returns the image: an empty base plus one layer with the binary.
+// Build returns the image: an empty base plus one layer with the binaries.
 func Build(o Options) (v1.Image, error) {
 	if o.OS == "" {
 		o.OS = "linux"
@@ -47,6 +55,13 @@ func Build(o Options) (v1.Image, error) {
 		return nil, fmt.Errorf("image binary: %w", err)
 	}
 	files = append(files, file{BinaryPath, bin, 0o755})
+	if o.K8sBinary != "" {
+		k8s, err := os.ReadFile(o.K8sBinary)
+		if err != nil {
+			return nil, fmt.Errorf("image cairn-k8s binary: %w", err)
+		}
+		files = append(files, file{K8sBinaryPath, k8s, 0o755})
+	}
 	if o.CACerts != "" {
 		ca, err := os.ReadFile(o.CACerts)
 		if err != nil {

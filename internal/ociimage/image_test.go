@@ -20,9 +20,14 @@ func TestBuildAndInspect(t *testing.T) {
 	if err := os.WriteFile(bin, payload, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	k8sBin := filepath.Join(dir, "cairn-k8s")
+	k8sPayload := []byte("\x7fELF not really cairn-k8s")
+	if err := os.WriteFile(k8sBin, k8sPayload, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ca := filepath.Join(dir, "ca.pem")
 	os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644)
-	img, err := Build(Options{Binary: bin, CACerts: ca, Labels: map[string]string{"org.opencontainers.image.title": "cairn"}})
+	img, err := Build(Options{Binary: bin, K8sBinary: k8sBin, CACerts: ca, Labels: map[string]string{"org.opencontainers.image.title": "cairn"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,12 +74,15 @@ func TestBuildAndInspect(t *testing.T) {
 	if !bytes.Equal(files[BinaryPath], payload) || modes[BinaryPath]&0o111 == 0 {
 		t.Errorf("layer lacks the executable binary at %s: %v", BinaryPath, modes)
 	}
+	if !bytes.Equal(files[K8sBinaryPath], k8sPayload) || modes[K8sBinaryPath]&0o111 == 0 {
+		t.Errorf("layer lacks the executable cairn-k8s at %s: %v", K8sBinaryPath, modes)
+	}
 	if _, ok := files[caPath]; !ok {
 		t.Errorf("layer lacks the CA bundle")
 	}
 
 	// Reproducible: the same inputs give the same image digest.
-	img2, _ := Build(Options{Binary: bin, CACerts: ca, Labels: map[string]string{"org.opencontainers.image.title": "cairn"}})
+	img2, _ := Build(Options{Binary: bin, K8sBinary: k8sBin, CACerts: ca, Labels: map[string]string{"org.opencontainers.image.title": "cairn"}})
 	d1, _ := img.Digest()
 	d2, _ := img2.Digest()
 	if d1 != d2 {
@@ -83,6 +91,13 @@ func TestBuildAndInspect(t *testing.T) {
 }
 
 func TestBuildMissingBinary(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "cairn")
+	if err := os.WriteFile(bin, []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(Options{Binary: bin, K8sBinary: filepath.Join(t.TempDir(), "nope")}); err == nil {
+		t.Error("a missing cairn-k8s binary must be an error")
+	}
 	if _, err := Build(Options{Binary: filepath.Join(t.TempDir(), "nope")}); err == nil {
 		t.Error("Build without a binary succeeded")
 	}

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 
 	"github.com/cairnbackup/cairn/repo"
@@ -44,8 +42,8 @@ type Options struct {
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	// Registry receives the metrics; nil: a fresh registry.
-	Registry *prometheus.Registry
+	// Metrics receives the metrics; nil: fresh ones (see NewMetrics).
+	Metrics *Metrics
 	// Listening, if set, is told the metrics server's address once it listens.
 	Listening func(addr string)
 }
@@ -123,13 +121,12 @@ func execute(ctx context.Context, o Options, env Env, out *lineWriter) error {
 	if err != nil {
 		return err
 	}
-	reg := env.Registry
-	if reg == nil {
-		reg = prometheus.NewRegistry()
+	m := env.Metrics
+	if m == nil {
+		m = NewMetrics(o.Op)
 	}
-	m := NewMetrics(reg, o.Op)
 	if o.MetricsAddr != "" {
-		stop, err := serveMetrics(o.MetricsAddr, reg, env.Listening)
+		stop, err := serveMetrics(o.MetricsAddr, m, env.Listening)
 		if err != nil {
 			return err
 		}
@@ -264,14 +261,14 @@ func password(file string, getenv func(string) string) ([]byte, error) {
 	return nil, fmt.Errorf("%w: no password: set CAIRN_PASSWORD or CAIRN_PASSWORD_FILE (a mover never prompts)", ErrUsage)
 }
 
-// serveMetrics serves reg on addr until stop is called.
-func serveMetrics(addr string, reg *prometheus.Registry, listening func(string)) (stop func(), err error) {
+// serveMetrics serves m on addr until stop is called.
+func serveMetrics(addr string, m *Metrics, listening func(string)) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/metrics", m)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	if listening != nil {

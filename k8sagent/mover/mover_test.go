@@ -11,9 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/cairnbackup/cairn/crypto"
 	"github.com/cairnbackup/cairn/repo"
 )
@@ -37,9 +34,9 @@ func TestBackupRestore(t *testing.T) {
 	if err := os.WriteFile(src, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
+	metrics := NewMetrics("backup")
 	var out bytes.Buffer
-	err = Run(ctx, []string{"backup", "--device", src, "--name", "vol", "--tag", "a=b"}, Env{Stdout: &out, Stderr: &out, Getenv: getenv, Registry: reg})
+	err = Run(ctx, []string{"backup", "--device", src, "--name", "vol", "--tag", "a=b"}, Env{Stdout: &out, Stderr: &out, Getenv: getenv, Metrics: metrics})
 	if err != nil {
 		t.Fatalf("backup: %v\n%s", err, out.String())
 	}
@@ -47,10 +44,10 @@ func TestBackupRestore(t *testing.T) {
 	if sum.Op != "backup" || sum.Size != int64(len(data)) || len(sum.Snapshot) != 64 {
 		t.Fatalf("summary %+v", sum)
 	}
-	if got := testutil.ToFloat64(metric(t, reg, "cairn_mover_success")); got != 1 {
+	if got := metric(t, metrics, "cairn_mover_success"); got != 1 {
 		t.Errorf("success metric %v", got)
 	}
-	if got := testutil.ToFloat64(metric(t, reg, "cairn_mover_bytes_processed")); got != float64(len(data)) {
+	if got := metric(t, metrics, "cairn_mover_bytes_processed"); got != float64(len(data)) {
 		t.Errorf("bytes_processed %v, want %d", got, len(data))
 	}
 
@@ -86,21 +83,13 @@ func lastSummary(t *testing.T, out string) Summary {
 	return s
 }
 
-func metric(t *testing.T, reg *prometheus.Registry, name string) prometheus.Collector {
+func metric(t *testing.T, m *Metrics, name string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := m.Value(name)
+	if !ok {
+		t.Fatalf("metric %s not defined", name)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name})
-			g.Set(mf.GetMetric()[0].GetGauge().GetValue())
-			return g
-		}
-	}
-	t.Fatalf("metric %s not registered", name)
-	return nil
+	return v
 }
 
 func TestParseArgs(t *testing.T) {

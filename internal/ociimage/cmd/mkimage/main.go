@@ -2,7 +2,8 @@
 // daemon (used by `make image`):
 //
 //	CGO_ENABLED=0 go build -o bin/cairn-static ./cmd/cairn
-//	go run ./internal/ociimage/cmd/mkimage -binary bin/cairn-static -out bin/cairn-image.tar
+//	CGO_ENABLED=0 go build -o bin/cairn-k8s-static ./cmd/cairn-k8s
+//	go run ./internal/ociimage/cmd/mkimage -binary bin/cairn-static -k8s-binary bin/cairn-k8s-static -out bin/cairn-image.tar
 //	docker load -i bin/cairn-image.tar   # or: crane push bin/cairn-image.tar REGISTRY/cairn:TAG
 package main
 
@@ -19,6 +20,7 @@ func main() {
 	out := flag.String("out", "bin/cairn-image.tar", "image tarball to write")
 	tag := flag.String("tag", "ghcr.io/cairnbackup/cairn:dev", "image reference recorded in the tarball")
 	flag.StringVar(&o.Binary, "binary", "bin/cairn-static", "static cairn binary (CGO_ENABLED=0)")
+	flag.StringVar(&o.K8sBinary, "k8s-binary", "bin/cairn-k8s-static", `static cairn-k8s binary ("" for an image without it)`)
 	flag.StringVar(&o.CACerts, "ca-certs", "/etc/ssl/certs/ca-certificates.crt", `CA bundle to include ("" for none)`)
 	flag.StringVar(&o.Arch, "arch", "amd64", "image architecture (must match the binary)")
 	flag.Parse()

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -11,19 +11,19 @@ import (
 
 // Exit codes of the cairn command; docs/CLI.md and "cairn --help" list them.
 const (
-	exitOK          = 0
-	exitError       = 1
-	exitUsage       = 2
-	exitPassword    = 3
-	exitRepository  = 4
-	exitNotFound    = 5
-	exitCorrupt     = 6
-	exitLocked      = 7
-	exitInterrupted = 130
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2
+	ExitPassword    = 3
+	ExitRepository  = 4
+	ExitNotFound    = 5
+	ExitCorrupt     = 6
+	ExitLocked      = 7
+	ExitInterrupted = 130
 )
 
-// exitCodesHelp is the table shown in "cairn --help".
-const exitCodesHelp = `Exit codes:
+// ExitCodesHelp is the table shown in "cairn --help".
+const ExitCodesHelp = `Exit codes:
   0    success
   1    error
   2    usage error (bad flags or arguments, missing --repo or password source)
@@ -34,41 +34,45 @@ const exitCodesHelp = `Exit codes:
   7    repository is locked by another process (see 'cairn unlock --list')
   130  interrupted (SIGINT/SIGTERM); an interrupted backup records nothing`
 
-// usageError marks errors in how cairn was invoked; they exit with code 2.
-type usageError struct{ err error }
+// UsageError marks errors in how cairn was invoked; they exit with code 2. Callers test for
+// it with errors.As.
+type UsageError struct{ err error }
 
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
+func (e UsageError) Error() string { return e.err.Error() }
+func (e UsageError) Unwrap() error { return e.err }
 
-// usagef returns a usage error with a formatted message.
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+// Usage marks err as a usage error (exit code 2).
+func Usage(err error) error { return UsageError{err} }
 
-// exitCode maps an error from a command to the process exit code. ctx is the context the
+// Usagef returns a usage error with a formatted message.
+func Usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format, a...)} }
+
+// ExitCode maps an error from a command to the process exit code. ctx is the context the
 // command ran under: a cancelled context means the user interrupted cairn.
-func exitCode(ctx context.Context, err error) int {
-	var ue usageError
+func ExitCode(ctx context.Context, err error) int {
+	var ue UsageError
 	switch {
 	case err == nil:
-		return exitOK
+		return ExitOK
 	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ctx.Err())):
-		return exitInterrupted
+		return ExitInterrupted
 	case errors.As(err, &ue):
-		return exitUsage
+		return ExitUsage
 	case errors.Is(err, repo.ErrWrongPassword):
-		return exitPassword
+		return ExitPassword
 	case errors.Is(err, repo.ErrNoRepository), errors.Is(err, repo.ErrRepositoryExists):
-		return exitRepository
+		return ExitRepository
 	case errors.Is(err, repo.ErrSnapshotNotFound):
-		return exitNotFound
+		return ExitNotFound
 	case errors.Is(err, repo.ErrCorrupt):
-		return exitCorrupt
+		return ExitCorrupt
 	case errors.Is(err, repo.ErrLocked):
-		return exitLocked
+		return ExitLocked
 	case ctx.Err() != nil:
 		// Interrupted, and the error says so only indirectly (e.g. a closed pipe).
-		return exitInterrupted
+		return ExitInterrupted
 	}
-	return exitError
+	return ExitError
 }
 
 // hints are second lines printed under an error that wraps a known sentinel.
@@ -91,8 +95,8 @@ var hints = []struct {
 	{backend.ErrNotFound, "list what is stored with 'cairn ls snapshots|index|packs|keys'"},
 }
 
-// hintFor returns the hint for err, or "".
-func hintFor(err error) string {
+// HintFor returns the hint for err, or "".
+func HintFor(err error) string {
 	for _, h := range hints {
 		if errors.Is(err, h.err) {
 			return h.hint
@@ -114,5 +118,5 @@ type hintedError struct {
 func (e hintedError) Error() string { return e.err.Error() }
 func (e hintedError) Unwrap() error { return e.err }
 
-// withHint attaches a hint line to err.
-func withHint(err error, hint string) error { return hintedError{err, hint} }
+// WithHint attaches a hint line to err.
+func WithHint(err error, hint string) error { return hintedError{err, hint} }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/k8sagent"
 )
 
@@ -37,7 +38,7 @@ snapshots', or "latest" with --namespace.`,
 		Example: `  cairn k8s restore 3f2a9c --to-namespace shop-copy
   cairn k8s restore latest --namespace shop --to-namespace shop --storage-class fast
   cairn k8s restore 3f2a9c --to-namespace shop-dr --map-sc gp2=premium-rwo`,
-		Args: exactArgs("SNAPSHOT"),
+		Args: cli.ExactArgs("SNAPSHOT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := parseSCMap(mapSC)
 			if err != nil {
@@ -60,9 +61,9 @@ snapshots', or "latest" with --namespace.`,
 
 func (a *app) runK8sRestore(ctx context.Context, kf *k8sFlags, ref, ns string, opts k8sagent.RestoreOptions) error {
 	if ref == "latest" && ns == "" {
-		return usagef(`"latest" needs --namespace`)
+		return cli.Usagef(`"latest" needs --namespace`)
 	}
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -80,17 +81,17 @@ func (a *app) runK8sRestore(ctx context.Context, kf *k8sFlags, ref, ns string, o
 		return k8sHint(err)
 	}
 	switch {
-	case a.quiet:
+	case a.Quiet:
 		return nil
-	case a.jsonOut:
-		return printJSON(a.stdout, struct {
+	case a.JSON:
+		return cli.PrintJSON(a.Stdout, struct {
 			Type     string `json:"type"`
 			Op       string `json:"op"`
 			Snapshot string `json:"snapshot"`
 			*k8sagent.RestoreResult
 		}{"summary", "k8s-restore", snap.ID.String(), res})
 	}
-	_, err = fmt.Fprintf(a.stdout, "restored %s into namespace %s: %d objects created, %d volumes, %d existing kept, %d skipped\n",
+	_, err = fmt.Fprintf(a.Stdout, "restored %s into namespace %s: %d objects created, %d volumes, %d existing kept, %d skipped\n",
 		snap.ID.Short(), res.Namespace, len(res.Created), res.Volumes, len(res.Existing), len(res.Skipped))
 	return err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/k8sagent"
 )
 
@@ -24,16 +25,16 @@ CAIRN_INTERVAL), until stopped. A failed backup is logged and retried at the
 next interval.`,
 		Example: `  cairn k8s agent --namespaces shop,crm --interval 6h
   CAIRN_NAMESPACES=shop CAIRN_INTERVAL=24h cairn k8s agent`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("namespaces") {
-				namespaces = a.getenv("CAIRN_NAMESPACES")
+				namespaces = a.Getenv("CAIRN_NAMESPACES")
 			}
 			if !cmd.Flags().Changed("interval") {
-				if v := a.getenv("CAIRN_INTERVAL"); v != "" {
+				if v := a.Getenv("CAIRN_INTERVAL"); v != "" {
 					d, err := time.ParseDuration(v)
 					if err != nil {
-						return usagef("CAIRN_INTERVAL: %v", err)
+						return cli.Usagef("CAIRN_INTERVAL: %v", err)
 					}
 					interval = d
 				}
@@ -45,7 +46,7 @@ next interval.`,
 				}
 			}
 			if len(list) == 0 || interval <= 0 {
-				return usagef("the agent needs --namespaces and a positive --interval")
+				return cli.Usagef("the agent needs --namespaces and a positive --interval")
 			}
 			return a.runK8sAgent(cmd.Context(), kf, list, interval)
 		},
@@ -67,7 +68,7 @@ func (a *app) runK8sAgent(ctx context.Context, kf *k8sFlags, namespaces []string
 			if first || ctx.Err() != nil {
 				return err
 			}
-			a.log.Error("backup cycle failed", "error", err)
+			a.Log.Error("backup cycle failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -79,7 +80,7 @@ func (a *app) runK8sAgent(ctx context.Context, kf *k8sFlags, namespaces []string
 
 // k8sAgentCycle opens the repository and backs up every namespace once.
 func (a *app) k8sAgentCycle(ctx context.Context, kf *k8sFlags, namespaces []string) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -94,10 +95,10 @@ func (a *app) k8sAgentCycle(ctx context.Context, kf *k8sFlags, namespaces []stri
 			return ctx.Err()
 		}
 		if err != nil {
-			a.log.Error("backup failed", "namespace", ns, "error", err)
+			a.Log.Error("backup failed", "namespace", ns, "error", err)
 			continue
 		}
-		a.log.Warn("backup stored", "namespace", ns, "snapshot", snap.ID.Short())
+		a.Log.Warn("backup stored", "namespace", ns, "snapshot", snap.ID.Short())
 	}
 	return nil
 }

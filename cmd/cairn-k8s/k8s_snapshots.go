@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/cli"
+	"github.com/cairnbackup/cairn/internal/units"
 	"github.com/cairnbackup/cairn/k8sagent"
 )
 
@@ -20,9 +22,9 @@ first: short ID, time, namespace and backup ID. Volume snapshots of these
 backups are listed by 'cairn snapshots' under the names k8s/NS/pvc/CLAIM.`,
 		Example: `  cairn k8s snapshots --namespace shop
   cairn k8s snapshots --json | jq -r '.[-1].id'`,
-		Args: exactArgs(),
+		Args: cli.ExactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := a.openRepo(cmd.Context())
+			r, err := a.OpenRepo(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -32,18 +34,18 @@ backups are listed by 'cairn snapshots' under the names k8s/NS/pvc/CLAIM.`,
 				return err
 			}
 			type entry struct {
-				snapshotJSON
+				cli.SnapshotJSON
 				BackupID  string `json:"backup_id"`
 				Namespace string `json:"namespace"`
 			}
 			out := []entry{}
 			for _, b := range list {
-				out = append(out, entry{toSnapshotJSON(b.Snapshot), b.BackupID, b.Namespace})
+				out = append(out, entry{cli.ToSnapshotJSON(b.Snapshot), b.BackupID, b.Namespace})
 			}
-			if a.jsonOut {
-				return printJSON(a.stdout, out)
+			if a.JSON {
+				return cli.PrintJSON(a.Stdout, out)
 			}
-			tw := newTable(a.stdout)
+			tw := cli.NewTable(a.Stdout)
 			fmt.Fprintln(tw, "ID\tTIME\tNAMESPACE\tBACKUP")
 			for _, e := range out {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ShortID, e.Time.Local().Format("2006-01-02 15:04:05"), e.Namespace, e.BackupID)
@@ -65,7 +67,7 @@ func (a *app) k8sShowCmd() *cobra.Command {
 every manifest as captured, and the volume snapshots.`,
 		Example: `  cairn k8s show 3f2a9c
   cairn k8s show latest --namespace shop --json | jq '.objects[].kind'`,
-		Args: exactArgs("SNAPSHOT"),
+		Args: cli.ExactArgs("SNAPSHOT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runK8sShow(cmd.Context(), args[0], ns)
 		},
@@ -75,7 +77,7 @@ every manifest as captured, and the volume snapshots.`,
 }
 
 func (a *app) runK8sShow(ctx context.Context, ref, ns string) error {
-	r, err := a.openRepo(ctx)
+	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
 	}
@@ -84,17 +86,17 @@ func (a *app) runK8sShow(ctx context.Context, ref, ns string) error {
 	if err != nil {
 		return k8sHint(err)
 	}
-	if a.jsonOut {
-		return printJSON(a.stdout, struct {
-			Snapshot snapshotJSON `json:"snapshot"`
+	if a.JSON {
+		return cli.PrintJSON(a.Stdout, struct {
+			Snapshot cli.SnapshotJSON `json:"snapshot"`
 			*k8sagent.AppBackup
-		}{toSnapshotJSON(snap), rec})
+		}{cli.ToSnapshotJSON(snap), rec})
 	}
-	fmt.Fprintf(a.stdout, "application backup %s of namespace %s, %s\n\n", snap.ID.Short(), rec.Namespace,
+	fmt.Fprintf(a.Stdout, "application backup %s of namespace %s, %s\n\n", snap.ID.Short(), rec.Namespace,
 		rec.Time.Local().Format("2006-01-02 15:04:05"))
 	objs := append([]k8sagent.Object(nil), rec.Objects...)
 	k8sagent.RestoreOrder(objs)
-	tw := newTable(a.stdout)
+	tw := cli.NewTable(a.Stdout)
 	fmt.Fprintln(tw, "KIND\tAPI VERSION\tNAMESPACE\tNAME\tRESTORE")
 	for _, o := range objs {
 		restore := "yes"
@@ -108,11 +110,11 @@ func (a *app) runK8sShow(ctx context.Context, ref, ns string) error {
 	}
 	vols := append([]k8sagent.Volume(nil), rec.Volumes...)
 	sort.Slice(vols, func(i, j int) bool { return vols[i].Claim < vols[j].Claim })
-	fmt.Fprintln(a.stdout)
-	tw = newTable(a.stdout)
+	fmt.Fprintln(a.Stdout)
+	tw = cli.NewTable(a.Stdout)
 	fmt.Fprintln(tw, "CLAIM\tMODE\tSTORAGE CLASS\tSIZE\tSNAPSHOT")
 	for _, v := range vols {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.Claim, v.VolumeMode, v.StorageClass, formatBytes(v.Size), v.Snapshot[:12])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.Claim, v.VolumeMode, v.StorageClass, units.FormatBytes(v.Size), v.Snapshot[:12])
 	}
 	return tw.Flush()
 }
