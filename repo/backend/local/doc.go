@@ -11,6 +11,7 @@
 //
 // Every Save writes a temporary file in the target directory, fsyncs it, renames it into place
 // and fsyncs the directory, so an object is either absent or complete, also after a crash or a
-// full disk. Temporary files are named ".tmp-*" and are ignored by List; a crash may leave one
+// full disk. Lock objects are written the same way but not fsynced: a lock only matters while
+// the process that holds it runs. Temporary files are named ".tmp-*" and are ignored by List; a crash may leave one
 // behind, which is harmless.
 package local

@@ -83,8 +83,14 @@ func (b *Backend) Path(h backend.Handle) string {
 	return filepath.Join(b.dir, h.Type.String(), h.Name)
 }
 
-// writeTemp writes data to a new synced temporary file beside the final path.
-func writeTemp(final string, data []byte) (string, error) {
+// durable reports whether objects of type t are fsynced. Locks are not: a lock only matters
+// while its process runs, and a crash that could lose an unsynced lock ends that process too
+// (a lock that survived would be stale anyway). Skipping the two fsyncs saves ~40 ms per
+// command on a cold disk. Visibility to other processes does not depend on fsync.
+func durable(t backend.Type) bool { return t != backend.Lock }
+
+// writeTemp writes data to a new temporary file beside the final path, synced if sync is set.
+func writeTemp(final string, data []byte, sync bool) (string, error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	dir := filepath.Dir(final)
@@ -97,7 +103,7 @@ func writeTemp(final string, data []byte) (string, error) {
 		return "", mapErr(err)
 	}
 	_, werr := f.Write(data)
-	if werr == nil {
+	if werr == nil && sync {
 		werr = f.Sync()
 	}
 	cerr := f.Close()
@@ -132,13 +138,16 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 		return err
 	}
 	final := b.Path(h)
-	tmp, err := writeTemp(final, data)
+	tmp, err := writeTemp(final, data, durable(h.Type))
 	if err != nil {
 		return fmt.Errorf("save %s: %w", h, err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("save %s: %w", h, mapErr(err))
+	}
+	if !durable(h.Type) {
+		return nil
 	}
 	if err := syncDir(filepath.Dir(final)); err != nil {
 		return fmt.Errorf("save %s: %w", h, err)
@@ -156,7 +165,7 @@ func (b *Backend) SaveNew(ctx context.Context, h backend.Handle, data []byte) er
 		return err
 	}
 	final := b.Path(h)
-	tmp, err := writeTemp(final, data)
+	tmp, err := writeTemp(final, data, durable(h.Type))
 	if err != nil {
 		return fmt.Errorf("save %s: %w", h, err)
 	}
@@ -166,6 +175,9 @@ func (b *Backend) SaveNew(ctx context.Context, h backend.Handle, data []byte) er
 			return fmt.Errorf("save %s: %w", h, backend.ErrExists)
 		}
 		return fmt.Errorf("save %s: %w", h, mapErr(err))
+	}
+	if !durable(h.Type) {
+		return nil
 	}
 	if err := syncDir(filepath.Dir(final)); err != nil {
 		return fmt.Errorf("save %s: %w", h, err)
