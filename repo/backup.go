@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/cairnbackup/cairn/chunk"
+	"github.com/cairnbackup/cairn/crypto"
 	"github.com/cairnbackup/cairn/index"
 	"github.com/cairnbackup/cairn/internal/ids"
 	"github.com/cairnbackup/cairn/repo/backend"
@@ -46,27 +47,33 @@ type blob struct {
 	release    func()
 }
 
+// upload is a finished pack on its way to the backend: its bytes (buffered) or its
+// uncommitted pack file (streamed).
 type upload struct {
 	id      ids.ID
 	data    []byte
+	w       packWriter
+	size    int64
 	entries []index.Entry
 }
 
-// Memory bounds of a backup (docs/BENCHMARKS.md, "Memory"). Peak memory is about
-// chunk.ReadBufferBytes (read-ahead of a file source) + the chunker's buffer + up to 3 × the
-// in-flight budget (the budget plus a free list of twice it) + (uploaders+1) packs of
-// PackSize+packSlack + one zstd encoder per worker (~4 MiB each), whatever the volume size:
-// 8 + 16 + 42 + 2 × 18 + 8 MiB at most with the defaults on the local backend.
+// Memory bounds of a backup (docs/BENCHMARKS.md, "Memory"). Peak memory is about the
+// splitter's read buffer (chunk.ReadSize, or chunk.ReadBufferBytes reading a file ahead) +
+// the chunker's scan buffer + the in-flight budget + a free list of at most workers more
+// chunk buffers + one zstd encoder per worker, whatever the volume size. Packs are streamed to
+// a local backend (no pack buffer); other backends hold one pack filling plus one per
+// uploader, of PackSize+packSlack each.
 const (
-	// inflightAverageChunks is how many average-sized chunks (hashed, compressed, waiting for
-	// the packer) may be in flight per worker, on top of one maximum-sized chunk.
-	inflightAverageChunks = 3
-	// localUploaders and remoteUploaders are how many packs are saved concurrently while the
-	// next one fills. A local Save is a write to the page cache and an fsync: one at a time
-	// keeps up with the pipeline (measured with BenchmarkBackupMixed) and saves a pack
-	// buffer (~17 MiB of peak RSS). Object stores answer each PUT after a round trip, so two
-	// overlap. A zones backend already uploads a pack's k+m shards in parallel: one pack at
-	// a time ran as fast as two over six MinIO servers and peaked 25 MiB lower.
+	// inflightExtraChunks is how many standard chunk buffers beyond one per worker the
+	// budget holds: one being split and one at the packer. A maximum-sized chunk takes the
+	// whole budget when the budget is smaller than it.
+	inflightExtraChunks = 2
+	// localUploaders and remoteUploaders are how many packs are saved (or, streamed, committed:
+	// the fsync and rename) concurrently while the next one fills. One at a time keeps up with
+	// a local disk (measured with BenchmarkBackupMixed). Object stores answer each PUT after a
+	// round trip, so two overlap. A zones backend already uploads a pack's k+m shards in
+	// parallel: one pack at a time ran as fast as two over six MinIO servers and peaked 25
+	// MiB lower.
 	localUploaders  = 1
 	remoteUploaders = 2
 	zonesUploaders  = 1
@@ -114,23 +121,28 @@ type bufList struct {
 	size     int // capacity of new buffers
 }
 
-// get returns an empty buffer: the most recently freed one, or a new one of capacity size.
-func (l *bufList) get() []byte { return l.getCap(0) }
+// get returns an empty buffer of capacity at least size.
+func (l *bufList) get() []byte { return l.getCap(l.size) }
 
-// getCap returns an empty buffer of capacity at least n: a free one if one is large enough,
+// getCap returns an empty buffer of capacity at least n: the smallest free one large enough,
 // else a new one of capacity max(n, size).
 func (l *bufList) getCap(n int) []byte {
 	l.mu.Lock()
-	for i := len(l.free) - 1; i >= 0; i-- {
-		if b := l.free[i]; cap(b) >= n {
-			last := len(l.free) - 1
-			l.free[i] = l.free[last]
-			l.free[last] = nil
-			l.free = l.free[:last]
-			l.bytes -= cap(b)
-			l.mu.Unlock()
-			return b[:0]
+	best := -1
+	for i, b := range l.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(l.free[best])) {
+			best = i
 		}
+	}
+	if best >= 0 {
+		b := l.free[best]
+		last := len(l.free) - 1
+		l.free[best] = l.free[last]
+		l.free[last] = nil
+		l.free = l.free[:last]
+		l.bytes -= cap(b)
+		l.mu.Unlock()
+		return b[:0]
 	}
 	l.mu.Unlock()
 	return make([]byte, 0, max(n, l.size))
@@ -174,6 +186,7 @@ type backupRun struct {
 	bufs      bufList     // chunk plaintext and compressed payloads: twice the budget holds all in circulation
 	packBufs  chan []byte // pack buffers: one filling plus one per uploader, allocated lazily
 	packCap   int
+	streamer  packStreamer // nil: packs are buffered and saved whole
 	uploaders int
 	comps     chan *compressor // zstd encoders, one per worker, borrowed per blob
 
@@ -195,19 +208,61 @@ type backupRun struct {
 // With a small live heap the collection takes well under a millisecond.
 func collectGarbage() { debug.FreeOSMemory() }
 
+// backupGCPercent is the garbage collector's GOGC while a backup pipeline runs. The live heap
+// is almost all pointer-free buffers, so a collection costs little, while the default (100)
+// let the heap reach twice the live buffers: the garbage of chunks larger than a standard
+// buffer (their buffers grow) then set the peak RSS, higher the longer the run.
+const backupGCPercent = 25
+
+var gcMu struct {
+	sync.Mutex
+	n    int // pipelines running
+	prev int // GOGC before the first
+}
+
+// tightenGC lowers GOGC to backupGCPercent (unless it is lower already) until the returned
+// function runs; concurrent backups share the setting and the last one restores it.
+func tightenGC() (restore func()) {
+	gcMu.Lock()
+	if gcMu.n == 0 {
+		gcMu.prev = debug.SetGCPercent(backupGCPercent)
+		if gcMu.prev >= 0 && gcMu.prev < backupGCPercent {
+			debug.SetGCPercent(gcMu.prev)
+		}
+	}
+	gcMu.n++
+	gcMu.Unlock()
+	return func() {
+		gcMu.Lock()
+		if gcMu.n--; gcMu.n == 0 {
+			debug.SetGCPercent(gcMu.prev)
+		}
+		gcMu.Unlock()
+	}
+}
+
 // newBackupRun sizes the buffers and the in-flight budget for workers workers.
 func (r *Repository) newBackupRun(cache *index.Cache, excluded map[ids.ID]struct{}, workers int) *backupRun {
 	maxChunk := int64(r.cfg.Chunker.MaxSize)
 	avg := int64(1) << r.cfg.Chunker.AverageBits
 	avg = min(max(avg, int64(r.cfg.Chunker.MinSize)), maxChunk)
-	budget := maxChunk + int64(workers*inflightAverageChunks)*avg
+	// A standard buffer holds nearly every chunk (FastCDC's normalized sizes cluster around
+	// the average), its compressed form at worst, and the seal's tag: one size serves the
+	// splitter, the compressor and in-place sealing, so buffers circulate without regrowing.
+	// Larger chunks grow buffers of their own, which the free list keeps within its bound;
+	// buffers are handed out best fit, so a small chunk never takes (and weighs as) a large
+	// buffer. Before, a free list of twice the budget, handing out the last freed buffer,
+	// filled up with maximum-sized buffers over a long run (peak RSS growing with the volume).
+	bufSize := int64(compressBound(int(min(2*avg, maxChunk))) + crypto.Overhead)
+	budget := max(maxChunk, int64(workers+inflightExtraChunks)*bufSize)
 	up := uploadersFor(r.be)
 	b := &backupRun{r: r, cache: cache, claimed: make(map[ids.ID]struct{}), excluded: excluded,
 		budget: semaphore.NewWeighted(budget), budgetMax: budget,
-		// New chunk buffers hold nearly every chunk (FastCDC's normalized sizes cluster
-		// around the average), so a chunk rarely regrows its buffer into garbage.
-		bufs:      bufList{maxBytes: int(2 * budget), size: int(min(2*avg, maxChunk))},
+		// Buffers in circulation: the budget's, plus compression outputs being written by the
+		// workers before their chunk buffer is returned.
+		bufs:      bufList{maxBytes: int(budget + int64(workers)*bufSize), size: int(bufSize)},
 		packBufs:  make(chan []byte, up+1),
+		streamer:  streamerFor(r.be),
 		uploaders: up,
 		// See packSlack: a pack buffer never regrows.
 		packCap: r.cfg.PackSize + packSlack,
@@ -260,6 +315,7 @@ func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptio
 	defer sp.Close() // stops its read-ahead if the pipeline fails early
 	b := r.newBackupRun(cache, excluded, runtime.GOMAXPROCS(0))
 	collectGarbage()
+	defer tightenGC()()
 
 	stopProgress := b.startProgress(ctx, opts, start)
 	snap, err := b.run(ctx, sp)
@@ -470,15 +526,25 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 		close(packCh)
 	}()
 
-	// Packer: seal blobs into packs.
+	// Packer: seal blobs into packs, streamed to the backend when it can take them.
 	g.Go(func() error {
 		defer close(uploadCh)
 		var pb *packBuilder
+		defer func() { pb.abort() }() // a pack not handed to an uploader
 		flush := func() error {
-			id, data, entries := pb.finish()
-			pb = nil
+			id, data, entries, err := pb.end()
+			if err != nil {
+				return err
+			}
+			u := upload{id: id, data: data, entries: entries, w: pb.w}
+			if pb.w != nil {
+				u.size = int64(pb.n)
+			} else {
+				u.size = int64(len(data))
+			}
 			select {
-			case uploadCh <- upload{id: id, data: data, entries: entries}:
+			case uploadCh <- u:
+				pb = nil
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
@@ -492,24 +558,17 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 				}
 			}
 			if pb == nil {
-				var buf []byte
-				select {
-				case buf = <-b.packBufs:
-				case <-ctx.Done():
-					bl.release()
-					return ctx.Err()
-				}
-				if buf == nil {
-					buf = make([]byte, 0, b.packCap)
-				}
 				var err error
-				if pb, err = b.r.newPackBuilder(buf); err != nil {
+				if pb, err = b.newPack(ctx); err != nil {
 					bl.release()
 					return err
 				}
 			}
-			pb.add(bl.t, bl.id, bl.rawLen, bl.compressed, bl.payload)
+			err := b.seal(pb, bl)
 			bl.release()
+			if err != nil {
+				return err
+			}
 			if pb.size() >= b.r.cfg.PackSize {
 				if err := flush(); err != nil {
 					return err
@@ -522,16 +581,23 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 		return nil
 	})
 
-	// Uploaders.
+	// Uploaders: save buffered packs, commit streamed ones.
 	for range b.uploaders {
 		g.Go(func() error {
 			for u := range uploadCh {
-				if err := b.r.be.Save(ctx, backend.Handle{Type: backend.Pack, Name: u.id.String()}, u.data); err != nil {
-					return fmt.Errorf("save pack: %w", err)
+				h := backend.Handle{Type: backend.Pack, Name: u.id.String()}
+				if u.w != nil {
+					if err := u.w.Commit(ctx, h); err != nil {
+						return fmt.Errorf("save pack: %w", err)
+					}
+				} else {
+					if err := b.r.be.Save(ctx, h, u.data); err != nil {
+						return fmt.Errorf("save pack: %w", err)
+					}
+					b.packBufs <- u.data[:0] // never blocks: one slot per buffer
 				}
-				b.stored.Add(int64(len(u.data)))
+				b.stored.Add(u.size)
 				b.packs.Add(1)
-				b.packBufs <- u.data[:0] // never blocks: one slot per buffer
 				if err := b.addEntries(ctx, u.entries, false); err != nil {
 					return err
 				}
@@ -546,6 +612,40 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 		return nil, err
 	}
 	return snap, nil
+}
+
+// newPack starts a pack: a pack file of the backend when it streams, else a recycled buffer.
+func (b *backupRun) newPack(ctx context.Context) (*packBuilder, error) {
+	if b.streamer != nil {
+		return b.r.newPackStream(ctx, b.streamer)
+	}
+	var buf []byte
+	select {
+	case buf = <-b.packBufs:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if buf == nil {
+		buf = make([]byte, 0, b.packCap)
+	}
+	return b.r.newPackBuilder(buf)
+}
+
+// seal adds bl to pb. A streamed blob is sealed in place in its payload buffer (which the
+// pipeline owns and recycles after) when the buffer has room for the tag, else in a buffer
+// borrowed from the free list: no buffer the size of a pack exists.
+func (b *backupRun) seal(pb *packBuilder, bl blob) error {
+	dst := bl.payload[:0]
+	var tmp []byte
+	if pb.w != nil && cap(bl.payload)-len(bl.payload) < crypto.Overhead {
+		tmp = b.bufs.getCap(len(bl.payload) + crypto.Overhead)
+		dst = tmp
+	}
+	_, err := pb.addVia(bl.t, bl.id, bl.rawLen, bl.compressed, bl.payload, dst)
+	if tmp != nil {
+		b.bufs.put(tmp)
+	}
+	return err
 }
 
 // store claims, compresses and queues one blob for packing, unless it is known already.

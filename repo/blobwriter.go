@@ -14,6 +14,7 @@ import (
 type blobWriter struct {
 	r       *Repository
 	pb      *packBuilder
+	scratch []byte        // streamed packs: where a blob is sealed before it is written
 	pending []index.Entry // stored, not yet in an index object
 	seen    map[ids.ID]struct{}
 
@@ -35,13 +36,25 @@ func (w *blobWriter) add(ctx context.Context, t index.BlobType, id ids.ID, rawLe
 	}
 	w.seen[id] = struct{}{}
 	if w.pb == nil {
-		pb, err := w.r.newPackBuilder(make([]byte, 0, w.r.cfg.PackSize+len(payload)+64<<10))
+		var pb *packBuilder
+		var err error
+		if ps := streamerFor(w.r.be); ps != nil {
+			pb, err = w.r.newPackStream(ctx, ps)
+		} else {
+			pb, err = w.r.newPackBuilder(make([]byte, 0, w.r.cfg.PackSize+len(payload)+64<<10))
+		}
 		if err != nil {
 			return err
 		}
 		w.pb = pb
 	}
-	w.pb.add(t, id, rawLen, compressed, payload)
+	// payload belongs to the caller: never seal it in place.
+	scratch, err := w.pb.addVia(t, id, rawLen, compressed, payload, w.scratch)
+	if err != nil {
+		w.abort()
+		return err
+	}
+	w.scratch = scratch
 	w.blobs++
 	if w.pb.size() >= w.r.cfg.PackSize {
 		return w.flushPack(ctx)
@@ -62,13 +75,25 @@ func (w *blobWriter) flushPack(ctx context.Context) error {
 	if w.pb == nil || len(w.pb.entries) == 0 {
 		return nil
 	}
-	id, data, entries := w.pb.finish()
+	pb := w.pb
 	w.pb = nil
-	if err := w.r.be.Save(ctx, backend.Handle{Type: backend.Pack, Name: id.String()}, data); err != nil {
+	id, data, entries, err := pb.end()
+	if err != nil {
+		pb.abort()
+		return err
+	}
+	h := backend.Handle{Type: backend.Pack, Name: id.String()}
+	size := int64(len(data))
+	if pb.w != nil {
+		err, size = pb.w.Commit(ctx, h), int64(pb.n)
+	} else {
+		err = w.r.be.Save(ctx, h, data)
+	}
+	if err != nil {
 		return fmt.Errorf("save pack: %w", err)
 	}
 	w.packs++
-	w.bytes += int64(len(data))
+	w.bytes += size
 	w.pending = append(w.pending, entries...)
 	if len(w.pending) >= w.r.indexFlush() {
 		return w.flushIndex(ctx)
@@ -87,6 +112,12 @@ func (w *blobWriter) flushIndex(ctx context.Context) error {
 	w.indexes = append(w.indexes, id)
 	w.pending = nil
 	return nil
+}
+
+// abort discards a pack being streamed (after an error, or when the writer is abandoned).
+func (w *blobWriter) abort() {
+	w.pb.abort()
+	w.pb = nil
 }
 
 // finish stores the last pack and the index objects for everything written.

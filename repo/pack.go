@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/zeebo/blake3"
+
 	"github.com/cairnbackup/cairn/crypto"
 	"github.com/cairnbackup/cairn/index"
 	"github.com/cairnbackup/cairn/internal/ids"
@@ -20,10 +22,15 @@ const (
 	packTrailer    = 4
 )
 
-// packBuilder assembles one pack in memory.
+// packBuilder assembles one pack: in memory (buffered), or written blob by blob to a
+// packWriter (streaming), which keeps a backup's memory independent of the pack size. Both
+// produce the same bytes (docs/FORMAT.md §5).
 type packBuilder struct {
 	sealer  *crypto.PackSealer
-	buf     []byte
+	buf     []byte // buffered: the pack so far
+	w       packWriter
+	hash    *blake3.Hasher // streaming: of the bytes written
+	n       int            // streaming: bytes written
 	table   []byte
 	entries []index.Entry
 }
@@ -35,6 +42,7 @@ func blobAAD(t index.BlobType, id ids.ID) [1 + ids.Size]byte {
 	return aad
 }
 
+// newPackBuilder starts a pack assembled in buf.
 func (r *Repository) newPackBuilder(buf []byte) (*packBuilder, error) {
 	s, err := r.key.NewPackSealer()
 	if err != nil {
@@ -47,13 +55,71 @@ func (r *Repository) newPackBuilder(buf []byte) (*packBuilder, error) {
 	return &packBuilder{sealer: s, buf: buf}, nil
 }
 
-// add seals payload as the next blob.
+// newPackStream starts a pack written to a new pack file of ps. The caller commits the file
+// after finish, or aborts it.
+func (r *Repository) newPackStream(ctx context.Context, ps packStreamer) (*packBuilder, error) {
+	s, err := r.key.NewPackSealer()
+	if err != nil {
+		return nil, fmt.Errorf("new pack: %w", err)
+	}
+	w, err := ps.CreatePack(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("new pack: %w", err)
+	}
+	p := &packBuilder{sealer: s, w: w, hash: blake3.New()}
+	h := objectHeader(typePack)
+	salt := s.Salt()
+	var head [packDataStart]byte
+	copy(head[:], h[:])
+	copy(head[packHeaderSize:], salt[:])
+	if err := p.write(head[:]); err != nil {
+		_ = w.Abort()
+		return nil, err
+	}
+	return p, nil
+}
+
+// write appends b to a streamed pack.
+func (p *packBuilder) write(b []byte) error {
+	_, _ = p.hash.Write(b) // never fails
+	if _, err := p.w.Write(b); err != nil {
+		return fmt.Errorf("write pack: %w", err)
+	}
+	p.n += len(b)
+	return nil
+}
+
+// abort discards a streamed pack; it does nothing for a buffered one.
+func (p *packBuilder) abort() {
+	if p != nil && p.w != nil {
+		_ = p.w.Abort()
+	}
+}
+
+// add seals payload as the next blob of a buffered pack.
 func (p *packBuilder) add(t index.BlobType, id ids.ID, rawLen int, compressed bool, payload []byte) {
+	_, _ = p.addVia(t, id, rawLen, compressed, payload, nil) // a buffered pack cannot fail
+}
+
+// addVia seals payload as the next blob. A streamed pack seals into dst[:0] (grown if
+// needed), which may be payload[:0] exactly, then writes it; it returns the buffer used, for
+// reuse. A buffered pack ignores dst and returns it.
+func (p *packBuilder) addVia(t index.BlobType, id ids.ID, rawLen int, compressed bool, payload, dst []byte) ([]byte, error) {
 	seq := uint32(len(p.entries))
 	aad := blobAAD(t, id)
-	off := len(p.buf)
-	p.buf = p.sealer.SealBlob(p.buf, uint64(seq), aad[:], payload)
-	length := len(p.buf) - off
+	var off, length int
+	if p.w == nil {
+		off = len(p.buf)
+		p.buf = p.sealer.SealBlob(p.buf, uint64(seq), aad[:], payload)
+		length = len(p.buf) - off
+	} else {
+		off = p.n
+		dst = p.sealer.SealBlob(dst[:0], uint64(seq), aad[:], payload)
+		length = len(dst)
+		if err := p.write(dst); err != nil {
+			return dst, err
+		}
+	}
 	p.entries = append(p.entries, index.Entry{
 		ID: id, Type: t, Offset: uint64(off), Length: uint32(length),
 		RawLength: uint32(rawLen), Compressed: compressed, Seq: seq,
@@ -67,24 +133,48 @@ func (p *packBuilder) add(t index.BlobType, id ids.ID, rawLen int, compressed bo
 		flags = 1
 	}
 	p.table = append(p.table, flags)
+	return dst, nil
 }
 
-func (p *packBuilder) size() int { return len(p.buf) + len(p.table) }
+// size is the pack's size so far, its (unsealed) table included.
+func (p *packBuilder) size() int {
+	if p.w != nil {
+		return p.n + len(p.table)
+	}
+	return len(p.buf) + len(p.table)
+}
 
-// finish seals the table and trailer and names the pack.
+// finish seals the table and trailer of a buffered pack and names it.
 func (p *packBuilder) finish() (ids.ID, []byte, []index.Entry) {
+	id, data, entries, _ := p.end() // a buffered pack cannot fail
+	return id, data, entries
+}
+
+// end seals the table and trailer and names the pack. A buffered pack returns its bytes; a
+// streamed one returns nil data, its bytes being in its pack file, not yet committed.
+func (p *packBuilder) end() (ids.ID, []byte, []index.Entry, error) {
 	pt := make([]byte, 0, len(p.table)+binary.MaxVarintLen64)
 	pt = binary.AppendUvarint(pt, uint64(len(p.entries)))
 	pt = append(pt, p.table...)
 	h := objectHeader(typePack)
-	start := len(p.buf)
-	p.buf = p.sealer.SealTable(p.buf, h[:], pt)
-	p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(len(p.buf)-start))
-	id := ids.Hash(p.buf)
+	var id ids.ID
+	if p.w == nil {
+		start := len(p.buf)
+		p.buf = p.sealer.SealTable(p.buf, h[:], pt)
+		p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(len(p.buf)-start))
+		id = ids.Hash(p.buf)
+	} else {
+		tail := p.sealer.SealTable(nil, h[:], pt)
+		tail = binary.LittleEndian.AppendUint32(tail, uint32(len(tail)))
+		if err := p.write(tail); err != nil {
+			return ids.ID{}, nil, nil, err
+		}
+		copy(id[:], p.hash.Sum(nil))
+	}
 	for i := range p.entries {
 		p.entries[i].Pack = id
 	}
-	return id, p.buf, p.entries
+	return id, p.buf, p.entries, nil
 }
 
 // parsePack verifies a whole pack and returns its blob entries (used by check and repair).
