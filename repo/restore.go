@@ -12,7 +12,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cairnbackup/cairn/crypto"
 	"github.com/cairnbackup/cairn/index"
+	"github.com/cairnbackup/cairn/repo/backend"
 )
 
 // restoreBufBytes bounds the plaintext buffers a restore keeps for reuse.
@@ -101,35 +103,174 @@ func (rr *restoreRun) startProgress(ctx context.Context, opts RestoreOptions, st
 	}
 }
 
-// fetch reads the plaintext of a data extent into a recycled buffer; the caller returns it
-// with rr.bufs.put.
-func (rr *restoreRun) fetch(ctx context.Context, e Extent) ([]byte, error) {
-	loc, ok, err := rr.cache.Lookup(e.Blob)
-	if err != nil {
-		return nil, fmt.Errorf("index lookup: %w", err)
-	}
-	if !ok || loc.Type != index.DataBlob {
-		return nil, fmt.Errorf("%w: blob %s at offset %d is not in the index", ErrCorrupt, e.Blob.Short(), e.Offset)
-	}
-	if int64(loc.RawLength) != e.Length {
-		return nil, fmt.Errorf("%w: blob %s is %d bytes, chunk list says %d", ErrCorrupt, e.Blob.Short(), loc.RawLength, e.Length)
-	}
-	buf := rr.bufs.getCap(int(loc.RawLength))
-	data, err := rr.r.readBlob(ctx, loc, buf)
-	if err != nil {
-		rr.bufs.put(buf)
-		return nil, err
-	}
-	if cap(buf) > 0 && cap(data) > 0 && &buf[:1][0] != &data[:1][0] {
-		rr.bufs.put(buf) // readBlob returned another buffer (see readBlob)
-	}
-	return data, nil
+// LoaderInto is an optional Backend extension: LoadInto reads exactly len(dst) bytes of h
+// at offset into dst, with Load's guarantees (a missing object wraps backend.ErrNotFound, a
+// short object is an error). Restores use it to read packs into reused buffers instead of
+// a new allocation per read; backends without it are read with Load.
+type LoaderInto interface {
+	LoadInto(ctx context.Context, h backend.Handle, offset int64, dst []byte) error
 }
 
-// Restore writes snapshot id to dst at the volume's offsets, fetching blobs in parallel.
-// Zero extents are written as zeros unless opts.Sparse; with Sparse, if dst has a
-// Truncate(int64) error method (as *os.File does), it is called with the volume size so a
-// trailing zero run reads back as zeros.
+// maxRunBytes caps the sealed bytes one Restore worker reads with a single backend request
+// (adjacent blobs of one pack, in volume order).
+const maxRunBytes = 8 << 20
+
+// loadRange returns length bytes of h at offset: read into (*scratch) when the backend has
+// LoadInto (the buffer is grown and kept for the next call), else a new buffer from Load.
+func (r *Repository) loadRange(ctx context.Context, h backend.Handle, offset int64, length int, scratch *[]byte) ([]byte, error) {
+	li, ok := r.be.(LoaderInto)
+	if !ok {
+		return r.be.Load(ctx, h, offset, int64(length))
+	}
+	if cap(*scratch) < length {
+		*scratch = make([]byte, length)
+	}
+	buf := (*scratch)[:length]
+	if err := li.LoadInto(ctx, h, offset, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// openSealed authenticates a sealed blob, decrypting it in place, and returns its
+// plaintext: the decrypted bytes inside sealed when it is stored uncompressed, else the
+// decompressed bytes in (*plain), grown as needed.
+func (r *Repository) openSealed(op *crypto.PackOpener, e index.Entry, sealed []byte, plain *[]byte) ([]byte, error) {
+	aad := blobAAD(e.Type, e.ID)
+	pt, err := op.OpenBlob(sealed[:0], uint64(e.Seq), aad[:], sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: blob %s in pack %s: %v", ErrCorrupt, e.ID.Short(), e.Pack.Short(), err)
+	}
+	if !e.Compressed {
+		if len(pt) != int(e.RawLength) {
+			return nil, fmt.Errorf("%w: blob %s: %d bytes, want %d", ErrCorrupt, e.ID.Short(), len(pt), e.RawLength)
+		}
+		return pt, nil
+	}
+	out, err := r.comp.decompress(*plain, pt, int(e.RawLength))
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", e.ID.Short(), err)
+	}
+	*plain = out
+	return out, nil
+}
+
+// lookup finds a data extent's blob in the index and checks it against the chunk list.
+func (rr *restoreRun) lookup(e Extent) (index.Entry, error) {
+	loc, ok, err := rr.cache.Lookup(e.Blob)
+	if err != nil {
+		return index.Entry{}, fmt.Errorf("index lookup: %w", err)
+	}
+	if !ok || loc.Type != index.DataBlob {
+		return index.Entry{}, fmt.Errorf("%w: blob %s at offset %d is not in the index", ErrCorrupt, e.Blob.Short(), e.Offset)
+	}
+	if int64(loc.RawLength) != e.Length {
+		return index.Entry{}, fmt.Errorf("%w: blob %s is %d bytes, chunk list says %d", ErrCorrupt, e.Blob.Short(), loc.RawLength, e.Length)
+	}
+	return loc, nil
+}
+
+// fetch reads the plaintext of a data extent into a recycled buffer, which the caller
+// returns with rr.bufs.put; scratch is the calling worker's buffer for sealed bytes.
+func (rr *restoreRun) fetch(ctx context.Context, e Extent, scratch *[]byte) ([]byte, error) {
+	loc, err := rr.lookup(e)
+	if err != nil {
+		return nil, err
+	}
+	op, err := rr.r.packOpener(ctx, loc.Pack)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", loc.ID.Short(), err)
+	}
+	h := backend.Handle{Type: backend.Pack, Name: loc.Pack.String()}
+	out := rr.bufs.getCap(int(max(loc.RawLength, loc.Length)))
+	dst := &out
+	if loc.Compressed {
+		dst = scratch // sealed bytes only pass through; out receives the plaintext
+	}
+	sealed, err := rr.r.loadRange(ctx, h, int64(loc.Offset), int(loc.Length), dst)
+	if err != nil {
+		rr.bufs.put(out)
+		return nil, fmt.Errorf("blob %s: %w", loc.ID.Short(), err)
+	}
+	pt, err := rr.r.openSealed(op, loc, sealed, &out)
+	if err != nil {
+		rr.bufs.put(out)
+		return nil, err
+	}
+	if len(pt) > 0 && len(out) > 0 && &pt[0] != &out[:1][0] && !loc.Compressed {
+		rr.bufs.put(out) // Load returned its own buffer (no LoadInto); hand that one on
+	}
+	return pt, nil
+}
+
+// restoreJob is one unit of Restore work: data extents whose sealed blobs lie back to back
+// in one pack (read with one request), or a single zero extent to write explicitly.
+type restoreJob struct {
+	exts []Extent
+	locs []index.Entry // one per extent; nil for a zero job
+}
+
+// restoreWorker holds one Restore worker's reused buffers.
+type restoreWorker struct {
+	sealed []byte
+	plain  []byte
+}
+
+// planJobs walks the snapshot in volume order and emits jobs. Zero extents of a sparse
+// restore are only counted.
+func (rr *restoreRun) planJobs(ctx context.Context, sparse bool, emit func(restoreJob) error) error {
+	var cur restoreJob
+	var curBytes int64
+	flush := func() error {
+		if len(cur.exts) == 0 {
+			return nil
+		}
+		j := cur
+		cur, curBytes = restoreJob{}, 0
+		return emit(j)
+	}
+	err := rr.r.walkExtents(ctx, rr.cache, rr.snap, func(e Extent) error {
+		if e.Zero {
+			if sparse {
+				rr.zero.Add(e.Length)
+				rr.done.Add(e.Length)
+				return nil
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			return emit(restoreJob{exts: []Extent{e}})
+		}
+		loc, err := rr.lookup(e)
+		if err != nil {
+			return err
+		}
+		if n := len(cur.locs); n > 0 {
+			last := cur.locs[n-1]
+			if loc.Pack != last.Pack || loc.Offset != last.Offset+uint64(last.Length) || curBytes+int64(loc.Length) > maxRunBytes {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		cur.exts = append(cur.exts, e)
+		cur.locs = append(cur.locs, loc)
+		curBytes += int64(loc.Length)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// Restore writes snapshot id to dst at the volume's offsets. Workers read runs of adjacent
+// blobs with one backend request each and write the plaintext straight to dst (WriteAt),
+// so there is no ordered writer. Zero extents are written as zeros unless opts.Sparse;
+// with Sparse, if dst has a Truncate(int64) error method (as *os.File does), it is called
+// with the volume size so a trailing zero run reads back as zeros. When dst is a regular
+// file or block device (*os.File), writeback of restored data starts while the restore
+// runs, so the caller's final fsync is short; Restore itself does not fsync.
 func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts RestoreOptions) error {
 	start := time.Now()
 	rr, err := r.prepareRestore(ctx, id)
@@ -139,14 +280,15 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 	defer rr.release(ctx)
 	stop := rr.startProgress(ctx, opts, start)
 	defer stop()
+	wb := newWriteBehind(dst)
 	workers := 2 * runtime.GOMAXPROCS(0)
 	g, gctx := errgroup.WithContext(ctx)
-	extents := make(chan Extent, workers)
+	jobs := make(chan restoreJob, workers)
 	g.Go(func() error {
-		defer close(extents)
-		return r.walkExtents(gctx, rr.cache, rr.snap, func(e Extent) error {
+		defer close(jobs)
+		return rr.planJobs(gctx, opts.Sparse, func(j restoreJob) error {
 			select {
-			case extents <- e:
+			case jobs <- j:
 				return nil
 			case <-gctx.Done():
 				return gctx.Err()
@@ -155,15 +297,18 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 	})
 	for range workers {
 		g.Go(func() error {
-			for e := range extents {
-				if err := rr.writeAt(gctx, dst, e, opts.Sparse); err != nil {
+			var w restoreWorker
+			for j := range jobs {
+				if err := rr.runJob(gctx, dst, j, &w, wb); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err = g.Wait()
+	wb.stop()
+	if err != nil {
 		return fmt.Errorf("restore %s: %w", id.Short(), err)
 	}
 	if t, ok := dst.(interface{ Truncate(int64) error }); ok && opts.Sparse {
@@ -174,30 +319,46 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 	return nil
 }
 
-func (rr *restoreRun) writeAt(ctx context.Context, dst io.WriterAt, e Extent, sparse bool) error {
-	if e.Zero {
+// runJob reads, opens and writes one job.
+func (rr *restoreRun) runJob(ctx context.Context, dst io.WriterAt, j restoreJob, w *restoreWorker, wb *writeBehind) error {
+	if j.locs == nil {
+		e := j.exts[0]
 		rr.zero.Add(e.Length)
-		if !sparse {
-			for off := int64(0); off < e.Length; {
-				n := min(int64(len(zeroBuf)), e.Length-off)
-				if _, err := dst.WriteAt(zeroBuf[:n], e.Offset+off); err != nil {
-					return fmt.Errorf("write at %d: %w", e.Offset+off, err)
-				}
-				off += n
+		for off := int64(0); off < e.Length; {
+			n := min(int64(len(zeroBuf)), e.Length-off)
+			if _, err := dst.WriteAt(zeroBuf[:n], e.Offset+off); err != nil {
+				return fmt.Errorf("write at %d: %w", e.Offset+off, err)
 			}
+			off += n
 		}
 		rr.done.Add(e.Length)
+		wb.wrote(e.Offset + e.Length)
 		return nil
 	}
-	data, err := rr.fetch(ctx, e)
+	first, last := j.locs[0], j.locs[len(j.locs)-1]
+	op, err := rr.r.packOpener(ctx, first.Pack)
 	if err != nil {
-		return err
+		return fmt.Errorf("blob %s: %w", first.ID.Short(), err)
 	}
-	defer rr.bufs.put(data)
-	if _, err := dst.WriteAt(data, e.Offset); err != nil {
-		return fmt.Errorf("write at %d: %w", e.Offset, err)
+	h := backend.Handle{Type: backend.Pack, Name: first.Pack.String()}
+	span := int(last.Offset + uint64(last.Length) - first.Offset)
+	sealed, err := rr.r.loadRange(ctx, h, int64(first.Offset), span, &w.sealed)
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", first.ID.Short(), err)
 	}
-	rr.done.Add(e.Length)
+	for i, loc := range j.locs {
+		at := int(loc.Offset - first.Offset)
+		pt, err := rr.r.openSealed(op, loc, sealed[at:at+int(loc.Length)], &w.plain)
+		if err != nil {
+			return err
+		}
+		e := j.exts[i]
+		if _, err := dst.WriteAt(pt, e.Offset); err != nil {
+			return fmt.Errorf("write at %d: %w", e.Offset, err)
+		}
+		rr.done.Add(e.Length)
+		wb.wrote(e.Offset + e.Length)
+	}
 	return nil
 }
 
@@ -248,8 +409,9 @@ func (r *Repository) RestoreStream(ctx context.Context, id ID, dst io.Writer, op
 	})
 	for range workers {
 		g.Go(func() error {
+			var scratch []byte
 			for j := range work {
-				j.data, j.err = rr.fetch(gctx, j.ext)
+				j.data, j.err = rr.fetch(gctx, j.ext, &scratch)
 				close(j.done)
 				if j.err != nil {
 					return j.err

@@ -140,6 +140,29 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	return clone(d[offset : offset+length]), nil
 }
 
+// LoadInto copies exactly len(dst) bytes of h at offset into dst. Faults registered for
+// OpLoad apply to it as to Load.
+func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, dst []byte) error {
+	h, err, _ := b.start(ctx, OpLoad, h)
+	if err != nil {
+		return err
+	}
+	if offset < 0 {
+		return fmt.Errorf("mem: load %s: invalid offset %d", h, offset)
+	}
+	b.mu.RLock()
+	d, ok := b.objs[h]
+	b.mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("mem: load %s: %w", h, backend.ErrNotFound)
+	}
+	if size := int64(len(d)); offset > size || int64(len(dst)) > size-offset {
+		return fmt.Errorf("mem: load %s: short object: wanted %d bytes at %d, size %d", h, len(dst), offset, size)
+	}
+	copy(dst, d[offset:])
+	return nil
+}
+
 // Stat returns the size of h.
 func (b *Backend) Stat(ctx context.Context, h backend.Handle) (int64, error) {
 	h, err, _ := b.start(ctx, OpStat, h)

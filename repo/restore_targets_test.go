@@ -1,0 +1,150 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cairnbackup/cairn/repo/backend"
+	"github.com/cairnbackup/cairn/repo/backend/mem"
+)
+
+// loadOnly hides a backend's LoadInto, so restores take the Load fallback.
+type loadOnly struct{ backend.Backend }
+
+// countingLoader counts LoadInto calls (blob reads of a restore) on a backend that has it.
+type countingLoader struct {
+	backend.Backend
+	n atomic.Int64
+}
+
+func (c *countingLoader) LoadInto(ctx context.Context, h backend.Handle, off int64, dst []byte) error {
+	c.n.Add(1)
+	return c.Backend.(LoaderInto).LoadInto(ctx, h, off, dst)
+}
+
+// memWriterAt is a device-like target: WriteAt into a fixed buffer, no file descriptor.
+type memWriterAt struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (m *memWriterAt) WriteAt(p []byte, off int64) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return copy(m.buf[off:], p), nil
+}
+
+// TestRestoreTargets restores a volume with data and zero runs (one at the end) through
+// every backend read path to every kind of target.
+func TestRestoreTargets(t *testing.T) {
+	vol := mixedVolume(10<<20, 21) // random, text, then zeros to the end
+	backends := []struct {
+		name string
+		be   func(t *testing.T) backend.Backend
+	}{
+		{"mem-LoadInto", func(*testing.T) backend.Backend { return mem.New("m") }},
+		{"mem-Load", func(*testing.T) backend.Backend { return loadOnly{mem.New("m")} }},
+		{"local", func(t *testing.T) backend.Backend { return localBackend(t) }},
+	}
+	targets := []struct {
+		name    string
+		restore func(t *testing.T, r *Repository, id ID) []byte
+	}{
+		{"new-file-sparse", func(t *testing.T, r *Repository, id ID) []byte {
+			p := filepath.Join(t.TempDir(), "img")
+			f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := r.Restore(context.Background(), id, f, RestoreOptions{Sparse: true}); err != nil {
+				t.Fatalf("Restore: %v", err)
+			}
+			return readAll(t, p)
+		}},
+		{"existing-file-explicit-zeros", func(t *testing.T, r *Repository, id ID) []byte {
+			p := filepath.Join(t.TempDir(), "img")
+			if err := os.WriteFile(p, bytes.Repeat([]byte{0xaa}, len(vol)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := r.Restore(context.Background(), id, f, RestoreOptions{}); err != nil {
+				t.Fatalf("Restore: %v", err)
+			}
+			return readAll(t, p)
+		}},
+		{"device-like", func(t *testing.T, r *Repository, id ID) []byte {
+			w := &memWriterAt{buf: bytes.Repeat([]byte{0x55}, len(vol))}
+			if err := r.Restore(context.Background(), id, w, RestoreOptions{}); err != nil {
+				t.Fatalf("Restore: %v", err)
+			}
+			return w.buf
+		}},
+		{"stream", func(t *testing.T, r *Repository, id ID) []byte {
+			var buf bytes.Buffer
+			if err := r.RestoreStream(context.Background(), id, &buf, RestoreOptions{}); err != nil {
+				t.Fatalf("RestoreStream: %v", err)
+			}
+			return buf.Bytes()
+		}},
+	}
+	for _, bc := range backends {
+		t.Run(bc.name, func(t *testing.T) {
+			r := newRepoOn(t, bc.be(t))
+			s := backupBytes(t, r, vol, "v")
+			for _, tc := range targets {
+				t.Run(tc.name, func(t *testing.T) {
+					if got := tc.restore(t, r, s.ID); !bytes.Equal(got, vol) {
+						t.Fatalf("restored %d bytes differ from the %d-byte volume", len(got), len(vol))
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestRestoreCoalescesReads: Restore reads adjacent blobs of a pack with one request.
+func TestRestoreCoalescesReads(t *testing.T) {
+	vol := mixedVolume(10<<20, 22)
+	cl := &countingLoader{Backend: mem.New("m")}
+	r := newRepoOn(t, cl)
+	s := backupBytes(t, r, vol, "v")
+	var data int64
+	if err := r.Extents(context.Background(), s.ID, func(e Extent) error {
+		if !e.Zero {
+			data++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w := &memWriterAt{buf: make([]byte, len(vol))}
+	cl.n.Store(0)
+	if err := r.Restore(context.Background(), s.ID, w, RestoreOptions{Sparse: true}); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	if !bytes.Equal(w.buf, vol) {
+		t.Fatal("restored volume differs")
+	}
+	if n := cl.n.Load(); n == 0 || n >= data {
+		t.Fatalf("%d blob reads for %d data extents, want fewer reads than extents", n, data)
+	}
+}
+
+func readAll(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
