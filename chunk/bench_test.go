@@ -11,14 +11,20 @@ import (
 
 const benchSize = 64 << 20
 
-// BenchmarkChunker: each chunker alone over 64 MiB of random data.
+// BenchmarkChunker: each chunker alone over 64 MiB of random data;
+// "fastcdc-lib" is the go-cdc-chunkers library that fastcdc replaced.
 func BenchmarkChunker(b *testing.B) {
 	in := randBytes(21, benchSize)
-	for _, algo := range algorithms {
+	for _, algo := range append(algorithms, "fastcdc-lib") {
 		b.Run(algo, func(b *testing.B) {
-			c, err := New(testParamsFor(b, algo))
-			if err != nil {
-				b.Fatal(err)
+			var c Chunker
+			if algo == "fastcdc-lib" {
+				c = newLibFastCDC(b, testParamsFor(b, AlgorithmFastCDC))
+			} else {
+				var err error
+				if c, err = New(testParamsFor(b, algo)); err != nil {
+					b.Fatal(err)
+				}
 			}
 			buf := make([]byte, 0, DefaultMaxSize)
 			rd := bytes.NewReader(in)
@@ -39,6 +45,22 @@ func BenchmarkChunker(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkGearScan: the FastCDC hash loop alone over 8 MiB, with a mask
+// that never cuts.
+func BenchmarkGearScan(b *testing.B) {
+	tab, err := gearTable(testKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := randBytes(24, DefaultMaxSize)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if cut, _ := gearScan(tab, in, 0, ^uint64(0), 0); cut >= 0 {
+			b.Fatalf("cut at %d", cut)
+		}
 	}
 }
 
