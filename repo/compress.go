@@ -26,6 +26,9 @@ func compressionLevel(name string) (zstd.EncoderLevel, bool, error) {
 	return 0, false, fmt.Errorf("unknown compression %q (want fastest, default, better or off)", name)
 }
 
+// fastestWindow is the zstd window of the fastest level (see newCompressor).
+const fastestWindow = 1 << 20
+
 func newCompressor(name string) (*compressor, error) {
 	lvl, on, err := compressionLevel(name)
 	if err != nil {
@@ -33,8 +36,15 @@ func newCompressor(name string) (*compressor, error) {
 	}
 	c := &compressor{}
 	if on {
-		c.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(lvl), zstd.WithEncoderConcurrency(1),
-			zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true))
+		opts := []zstd.EOption{zstd.WithEncoderLevel(lvl), zstd.WithEncoderConcurrency(1),
+			zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true)}
+		if lvl == zstd.SpeedFastest {
+			// The fastest level finds matches at most 128 KiB back, so a 1 MiB window gives the
+			// same output as the default 8 MiB one while the encoder keeps 0.6 MiB instead of
+			// 3.6 MiB of history (TestFastestWindow).
+			opts = append(opts, zstd.WithWindowSize(fastestWindow))
+		}
+		c.enc, err = zstd.NewWriter(nil, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("zstd encoder: %w", err)
 		}

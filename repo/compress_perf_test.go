@@ -1,6 +1,11 @@
 package repo
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
 
 // benchChunk is one 1 MiB chunk (the default average chunk size) of a kind of content.
 type benchChunk struct {
@@ -86,6 +91,37 @@ func TestCompressMixedChunk(t *testing.T) {
 		back, err := c.decompress(nil, out, len(bc.data))
 		if err != nil || string(back) != string(bc.data) {
 			t.Errorf("%s: round trip failed: %v", bc.name, err)
+		}
+	}
+}
+
+// TestFastestWindow: the fastest level with its 1 MiB window compresses as well as with
+// zstd's default window, on chunks up to the 8 MiB maximum, and round-trips.
+func TestFastestWindow(t *testing.T) {
+	c, err := newCompressor("fastest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{64 << 10, 1 << 20, 3 << 20, 8 << 20} {
+		var data []byte
+		for i := 0; len(data) < n; i++ {
+			data = append(data, compressibleVolume(256<<10, uint64(100+i))...)
+			data = append(data, randomVolume(256<<10, uint64(200+i))...)
+		}
+		data = data[:n]
+		out, ok := c.compress(nil, data)
+		ref := wide.EncodeAll(data, nil)
+		if !ok || len(out) > len(ref)+16 {
+			t.Errorf("%d bytes: %d compressed (ok %v), default window %d", n, len(out), ok, len(ref))
+		}
+		back, err := c.decompress(nil, out, n)
+		if err != nil || !bytes.Equal(back, data) {
+			t.Errorf("%d bytes: round trip: %v", n, err)
 		}
 	}
 }
