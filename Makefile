@@ -21,6 +21,8 @@ test: vet
 	CAIRN_ETCD_BIN="$$(bash scripts/kube.sh etcd)" \
 	CAIRN_KUBECTL_BIN="$$(bash scripts/kube.sh kubectl)" \
 	$(GO) test -race -timeout 25m -count=1 $(PKGS)
+	# Tests of memory behaviour the race detector's shadow memory would mask (seconds).
+	$(GO) test -count=1 -run 'TestPrefault' ./crypto/
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -118,8 +119,15 @@ func (s *KeySlot) seal(k *Key, password []byte, nonce [NonceSize]byte) error {
 	return nil
 }
 
+// kdfMu serialises key derivations: each takes all cores and its memory for a fraction of a
+// second, and prefault relies on being the only one.
+var kdfMu sync.Mutex
+
 func (s *KeySlot) deriveKEK(password []byte) []byte {
 	p := s.Params
+	kdfMu.Lock()
+	defer kdfMu.Unlock()
+	defer prefault(int(p.MemoryKiB) * 1024)()
 	return argon2.IDKey(password, s.Salt, p.Time, p.MemoryKiB, p.Threads, 32)
 }
 

@@ -296,6 +296,7 @@ func unlock(ctx context.Context, be backend.Backend, password []byte) (*crypto.K
 			continue
 		}
 		key, err := slot.Unlock(password)
+		collectGarbage() // give the key derivation's memory back before anything else allocates
 		if err == nil {
 			return key, name, nil
 		}
