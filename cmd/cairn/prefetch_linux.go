@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,10 +15,10 @@ import (
 // not evict more than its first window.
 const prefetchWindow = 128 << 20
 
-// prefetch asks the kernel to start reading the first prefetchWindow bytes of f in the
+// prefetch asks the kernel to start reading the first prefetchWindow bytes of f's data in the
 // background. Advisory: errors are ignored (the backup then reads as usual).
 func prefetch(f *os.File, size int64) {
-	n := min(size, prefetchWindow)
+	n := prefetchSpan(f, size)
 	if n <= 0 {
 		return
 	}
@@ -30,4 +31,22 @@ func prefetch(f *os.File, size int64) {
 	go func() {
 		_ = rc.Control(func(fd uintptr) { _ = unix.Fadvise(int(fd), 0, n, unix.FADV_WILLNEED) })
 	}()
+}
+
+// prefetchSpan is how many bytes from the start of f hold about prefetchWindow bytes of data:
+// holes in a sparse image cost no reading, so the span grows by size/allocated.
+func prefetchSpan(f *os.File, size int64) int64 {
+	n := min(size, prefetchWindow)
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return n
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return n
+	}
+	if allocated := st.Blocks * 512; allocated > 0 && allocated < size {
+		n = min(size, int64(float64(prefetchWindow)*float64(size)/float64(allocated)))
+	}
+	return n
 }
