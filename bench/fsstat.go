@@ -84,8 +84,12 @@ func written(before, after treeStat) int {
 
 // dropCache flushes and evicts the page cache of every regular file under the given
 // paths (files or directories) with fdatasync + POSIX_FADV_DONTNEED, which needs no
-// privileges. Errors on individual files are ignored: this is best effort.
+// privileges. It first flushes every dirty page of the machine (sync(2)), so writeback left
+// by an earlier phase or tool (a restored file nobody fsynced, a repository written without
+// fsync) does not compete for the disk with the phase about to be measured. Errors on
+// individual files are ignored: this is best effort.
 func dropCache(paths ...string) {
+	unix.Sync()
 	for _, root := range paths {
 		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() {
