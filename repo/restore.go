@@ -112,8 +112,14 @@ type LoaderInto interface {
 }
 
 // maxRunBytes caps the sealed bytes one Restore worker reads with a single backend request
-// (adjacent blobs of one pack, in volume order).
-const maxRunBytes = 8 << 20
+// (adjacent blobs of one pack, in volume order). A worker keeps its read and plaintext
+// buffers between jobs up to these sizes; a larger one (a blob above the cap, a chunk above
+// maxKeptPlain) is dropped after its job, so the restore's memory does not grow with the
+// volume (8 MiB runs kept at full size: peak RSS 46 / 60 / 86 MiB at 256 MiB / 1 GiB / 8 GiB).
+const (
+	maxRunBytes  = 4 << 20
+	maxKeptPlain = 4 << 20
+)
 
 // loadRange returns length bytes of h at offset: read into (*scratch) when the backend has
 // LoadInto (the buffer is grown and kept for the next call), else a new buffer from Load.
@@ -216,6 +222,16 @@ type restoreWorker struct {
 	plain  []byte
 }
 
+// trim drops buffers larger than a worker keeps between jobs (see maxRunBytes).
+func (w *restoreWorker) trim() {
+	if cap(w.sealed) > maxRunBytes {
+		w.sealed = nil
+	}
+	if cap(w.plain) > maxKeptPlain {
+		w.plain = nil
+	}
+}
+
 // planJobs walks the snapshot in volume order and emits jobs. Zero extents of a sparse
 // restore are only counted.
 func (rr *restoreRun) planJobs(ctx context.Context, sparse bool, emit func(restoreJob) error) error {
@@ -282,6 +298,9 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 	defer stop()
 	wb := newWriteBehind(dst)
 	workers := 2 * runtime.GOMAXPROCS(0)
+	// Workers' buffers are pointer-free and reused, so a tight GOGC costs little and keeps
+	// their garbage (dropped oversized buffers) from doubling the heap.
+	defer tightenGC()()
 	g, gctx := errgroup.WithContext(ctx)
 	jobs := make(chan restoreJob, workers)
 	g.Go(func() error {
@@ -302,6 +321,7 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 				if err := rr.runJob(gctx, dst, j, &w, wb); err != nil {
 					return err
 				}
+				w.trim()
 			}
 			return nil
 		})

@@ -148,3 +148,26 @@ func readAll(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestRestoreWorkerTrim: a worker keeps buffers up to the run and plaintext caps between jobs
+// and drops larger ones, so one big blob does not stay in memory for the rest of a restore.
+func TestRestoreWorkerTrim(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		sealed, plain         int
+		keepSealed, keepPlain bool
+	}{
+		{"small kept", 1 << 20, 1 << 20, true, true},
+		{"at the caps kept", maxRunBytes, maxKeptPlain, true, true},
+		{"big sealed dropped", maxRunBytes + 1, 1 << 20, false, true},
+		{"big plain dropped", 1 << 20, maxKeptPlain + 1, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := restoreWorker{sealed: make([]byte, tc.sealed), plain: make([]byte, tc.plain)}
+			w.trim()
+			if (w.sealed != nil) != tc.keepSealed || (w.plain != nil) != tc.keepPlain {
+				t.Errorf("after trim: sealed kept %v, plain kept %v", w.sealed != nil, w.plain != nil)
+			}
+		})
+	}
+}
