@@ -222,6 +222,21 @@ const backupGCPercent = 25
 // moment) share the setting through gcpct.
 func tightenGC() (restore func()) { return gcpct.Hold(backupGCPercent) }
 
+// memoryAllowance is the heap a backup pipeline may add to what the process uses when it
+// starts: the chunk buffers (budget and free list), the pack buffers of a backend that is not
+// streamed, and zstd's history per worker (no headroom: the buffers are pointer-free, so the
+// extra collections near the limit cost little). It becomes a soft memory limit while the
+// pipeline runs (gcpct.HoldMemory): without one, heap fragmentation over a long run raised
+// the peak (CLI backup of 8 GiB: 57 MiB; 46 MiB with the limit, same user CPU), as the rare
+// chunks larger than a standard buffer leave odd-sized free spans.
+func (b *backupRun) memoryAllowance(workers int) int64 {
+	n := int64(b.bufs.maxBytes) + b.budgetMax + int64(workers)*(fastestWindow+1<<20)
+	if b.streamer == nil {
+		n += int64(b.uploaders+1) * int64(b.packCap)
+	}
+	return n
+}
+
 // newBackupRun sizes the buffers and the in-flight budget for workers workers.
 func (r *Repository) newBackupRun(cache *index.Cache, excluded map[ids.ID]struct{}, workers int) *backupRun {
 	maxChunk := int64(r.cfg.Chunker.MaxSize)
@@ -297,6 +312,7 @@ func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptio
 	b := r.newBackupRun(cache, excluded, runtime.GOMAXPROCS(0))
 	collectGarbage()
 	defer tightenGC()()
+	defer gcpct.HoldMemory(b.memoryAllowance(runtime.GOMAXPROCS(0)))()
 
 	stopProgress := b.startProgress(ctx, opts, start)
 	snap, err := b.run(ctx, sp)

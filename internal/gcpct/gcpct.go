@@ -1,7 +1,9 @@
 package gcpct
 
 import (
+	"math"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 )
 
@@ -58,4 +60,73 @@ func apply() {
 		eff = state.base // never raise GOGC above what the process had
 	}
 	debug.SetGCPercent(eff)
+}
+
+var memState struct {
+	sync.Mutex
+	prev   int64          // memory limit before the first active hold
+	base   int64          // Go memory in use when the first hold arrived
+	extras map[*int]int64 // active holds and their allowances
+}
+
+// HoldMemory sets a soft memory limit (debug.SetMemoryLimit) of the Go memory in use now
+// (heap objects, stacks, runtime metadata; not free heap pages) plus extra bytes, plus the
+// allowances of other active holders, until the returned release runs; release is
+// idempotent. The collector then returns free pages to the OS and collects sooner instead of
+// letting a long run's heap fragmentation raise the process's footprint. A limit the process
+// already had is never raised. Call it after a collection, when the in-use figure is small.
+func HoldMemory(extra int64) (release func()) {
+	memState.Lock()
+	defer memState.Unlock()
+	if len(memState.extras) == 0 {
+		memState.prev = debug.SetMemoryLimit(-1)
+		memState.base = inUse()
+		memState.extras = map[*int]int64{}
+	}
+	key := new(int)
+	memState.extras[key] = extra
+	applyMemory()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			memState.Lock()
+			defer memState.Unlock()
+			delete(memState.extras, key)
+			applyMemory()
+		})
+	}
+}
+
+// applyMemory sets the memory limit from the active holds; memState is locked.
+func applyMemory() {
+	if len(memState.extras) == 0 {
+		debug.SetMemoryLimit(memState.prev)
+		return
+	}
+	limit := memState.base
+	for _, e := range memState.extras {
+		if e > math.MaxInt64-limit {
+			limit = math.MaxInt64
+			break
+		}
+		limit += e
+	}
+	debug.SetMemoryLimit(min(limit, memState.prev))
+}
+
+// inUse is the Go runtime's memory in use: everything it has mapped minus free and released
+// heap pages.
+func inUse() int64 {
+	s := []metrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
+	metrics.Read(s)
+	for _, x := range s {
+		if x.Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+	}
+	return int64(s[0].Value.Uint64() - s[1].Value.Uint64() - s[2].Value.Uint64())
 }

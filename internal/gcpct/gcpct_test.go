@@ -1,6 +1,7 @@
 package gcpct
 
 import (
+	"math"
 	"runtime/debug"
 	"testing"
 )
@@ -48,5 +49,40 @@ func TestHoldOverlaps(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHoldMemory: the limit is the in-use memory plus the holders' allowances, never above
+// the process's own limit, and comes back when the last holder releases.
+func TestHoldMemory(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	limit := func() int64 { return debug.SetMemoryLimit(-1) }
+	const mib = 1 << 20
+	r1 := HoldMemory(32 * mib)
+	l1 := limit()
+	if base := memState.base; l1 != base+32*mib || base <= 0 {
+		t.Fatalf("one hold: limit %d, base %d", l1, base)
+	}
+	r2 := HoldMemory(16 * mib)
+	if l2 := limit(); l2 != l1+16*mib {
+		t.Errorf("two holds: limit %d, want %d", l2, l1+16*mib)
+	}
+	r1()
+	r1()
+	if l := limit(); l != memState.base+16*mib {
+		t.Errorf("after the first release: limit %d", l)
+	}
+	r2()
+	if l := limit(); l != math.MaxInt64 {
+		t.Errorf("after the last release: limit %d, want none", l)
+	}
+	debug.SetMemoryLimit(8 * mib) // the process's own, lower limit wins
+	r3 := HoldMemory(1 << 40)
+	if l := limit(); l != 8*mib {
+		t.Errorf("under a process limit: %d, want %d", l, 8*mib)
+	}
+	r3()
+	if l := limit(); l != 8*mib {
+		t.Errorf("process limit not restored: %d", l)
 	}
 }
