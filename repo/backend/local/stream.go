@@ -23,8 +23,10 @@ type PackFile struct {
 	f    *os.File
 	tmp  string
 	size int64
-	err  error // sticky write error
-	done bool
+	// flushed is how much of the file has been handed to writeback (startWriteback).
+	flushed int64
+	err     error // sticky write error
+	done    bool
 }
 
 // CreatePack starts a new pack in a temporary file. Until Commit the file is a ".tmp-*" file
@@ -66,8 +68,16 @@ func (p *PackFile) Write(b []byte) (int, error) {
 		p.err = fmt.Errorf("write pack: %w", mapErr(err))
 		return n, p.err
 	}
+	if p.size-p.flushed >= writebackStep {
+		startWriteback(p.f, p.flushed, p.size-p.flushed)
+		p.flushed = p.size
+	}
 	return n, nil
 }
+
+// writebackStep is how many written bytes of a pack are handed to the kernel's writeback at
+// a time while the pack fills.
+const writebackStep = 4 << 20
 
 // Size returns the bytes written so far.
 func (p *PackFile) Size() int64 { return p.size }
