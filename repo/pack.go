@@ -310,22 +310,7 @@ func (r *Repository) readBlob(ctx context.Context, e index.Entry, dst []byte) ([
 		return nil, fmt.Errorf("blob %s: %w", e.ID.Short(), err)
 	}
 	// sealed is ours: open it in place.
-	aad := blobAAD(e.Type, e.ID)
-	pt, err := op.OpenBlob(sealed[:0], uint64(e.Seq), aad[:], sealed)
-	if err != nil {
-		return nil, fmt.Errorf("%w: blob %s in pack %s: %v", ErrCorrupt, e.ID.Short(), e.Pack.Short(), err)
-	}
-	if !e.Compressed {
-		if len(pt) != int(e.RawLength) {
-			return nil, fmt.Errorf("%w: blob %s: %d bytes, want %d", ErrCorrupt, e.ID.Short(), len(pt), e.RawLength)
-		}
-		return pt, nil
-	}
-	out, err := r.comp.decompress(dst, pt, int(e.RawLength))
-	if err != nil {
-		return nil, fmt.Errorf("blob %s: %w", e.ID.Short(), err)
-	}
-	return out, nil
+	return r.openSealed(op, e, sealed, &dst)
 }
 
 // openBlob authenticates and decompresses one sealed blob into dst[:0]; sealed is not

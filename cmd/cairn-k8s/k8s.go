@@ -78,6 +78,35 @@ func (kf *k8sFlags) restConfig() (*rest.Config, error) {
 }
 
 // agent builds the agent for one command: cluster clients, the repository, Job movers.
+// openAgent opens the repository and an agent over it; the caller closes the repository.
+func (a *app) openAgent(ctx context.Context, kf *k8sFlags) (*repo.Repository, *k8sagent.Agent, error) {
+	r, err := a.OpenRepo(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ag, err := a.k8sAgent(kf, r)
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	return r, ag, nil
+}
+
+// openBackup opens the repository and loads the application backup ref (in namespace ns);
+// the caller closes the repository.
+func (a *app) openBackup(ctx context.Context, ref, ns string) (*repo.Repository, *k8sagent.AppBackup, *repo.Snapshot, error) {
+	r, err := a.OpenRepo(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rec, snap, err := k8sagent.LoadBackup(ctx, r, ref, ns)
+	if err != nil {
+		r.Close()
+		return nil, nil, nil, k8sHint(err)
+	}
+	return r, rec, snap, nil
+}
+
 func (a *app) k8sAgent(kf *k8sFlags, r *repo.Repository) (*k8sagent.Agent, error) {
 	cfg, err := kf.restConfig()
 	if err != nil {
@@ -177,15 +206,11 @@ type k8sBackupSummary struct {
 }
 
 func (a *app) runK8sBackup(ctx context.Context, kf *k8sFlags, opts k8sagent.BackupOptions) error {
-	r, err := a.OpenRepo(ctx)
+	r, ag, err := a.openAgent(ctx, kf)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	ag, err := a.k8sAgent(kf, r)
-	if err != nil {
-		return err
-	}
 	rec, snap, err := ag.Backup(ctx, opts)
 	if err != nil {
 		return k8sHint(err)

@@ -80,15 +80,11 @@ func (a *app) runK8sAgent(ctx context.Context, kf *k8sFlags, namespaces []string
 
 // k8sAgentCycle opens the repository and backs up every namespace once.
 func (a *app) k8sAgentCycle(ctx context.Context, kf *k8sFlags, namespaces []string) error {
-	r, err := a.OpenRepo(ctx)
+	r, ag, err := a.openAgent(ctx, kf)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	ag, err := a.k8sAgent(kf, r)
-	if err != nil {
-		return err
-	}
 	for _, ns := range namespaces {
 		_, snap, err := ag.Backup(ctx, k8sagent.BackupOptions{Namespace: ns, Parallel: kf.parallel})
 		if ctx.Err() != nil {

@@ -63,15 +63,11 @@ func (a *app) runK8sRestore(ctx context.Context, kf *k8sFlags, ref, ns string, o
 	if ref == "latest" && ns == "" {
 		return cli.Usagef(`"latest" needs --namespace`)
 	}
-	r, err := a.OpenRepo(ctx)
+	r, rec, snap, err := a.openBackup(ctx, ref, ns)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	rec, snap, err := k8sagent.LoadBackup(ctx, r, ref, ns)
-	if err != nil {
-		return k8sHint(err)
-	}
 	ag, err := a.k8sAgent(kf, r)
 	if err != nil {
 		return err

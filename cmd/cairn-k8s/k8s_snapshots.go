@@ -77,15 +77,11 @@ every manifest as captured, and the volume snapshots.`,
 }
 
 func (a *app) runK8sShow(ctx context.Context, ref, ns string) error {
-	r, err := a.OpenRepo(ctx)
+	r, rec, snap, err := a.openBackup(ctx, ref, ns)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	rec, snap, err := k8sagent.LoadBackup(ctx, r, ref, ns)
-	if err != nil {
-		return k8sHint(err)
-	}
 	if a.JSON {
 		return cli.PrintJSON(a.Stdout, struct {
 			Snapshot cli.SnapshotJSON `json:"snapshot"`

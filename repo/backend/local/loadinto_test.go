@@ -1,63 +1,17 @@
 package local_test
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"testing"
 
-	"github.com/cairnbackup/cairn/repo/backend"
+	"github.com/cairnbackup/cairn/repo/backend/backendtest"
 	"github.com/cairnbackup/cairn/repo/backend/local"
 )
 
+// TestLoadInto runs the shared LoadInto checks.
 func TestLoadInto(t *testing.T) {
-	ctx := context.Background()
 	be, err := local.Create(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := backend.Handle{Type: backend.Pack, Name: "ab0123"}
-	data := []byte("0123456789abcdefghij")
-	if err := be.Save(ctx, h, data); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name     string
-		h        backend.Handle
-		off, n   int64
-		want     []byte
-		notFound bool
-		fail     bool
-	}{
-		{name: "all", h: h, n: 20, want: data},
-		{name: "middle", h: h, off: 5, n: 7, want: data[5:12]},
-		{name: "tail", h: h, off: 15, n: 5, want: data[15:]},
-		{name: "empty", h: h, off: 20, n: 0, want: []byte{}},
-		{name: "short", h: h, off: 15, n: 6, fail: true},
-		{name: "beyond", h: h, off: 30, n: 1, fail: true},
-		{name: "negative", h: h, off: -1, n: 1, fail: true},
-		{name: "missing", h: backend.Handle{Type: backend.Pack, Name: "cd4567"}, n: 1, fail: true, notFound: true},
-		{name: "invalid name", h: backend.Handle{Type: backend.Pack, Name: "../x"}, n: 1, fail: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dst := make([]byte, tc.n)
-			err := be.LoadInto(ctx, tc.h, tc.off, dst)
-			if tc.fail {
-				if err == nil {
-					t.Fatal("LoadInto succeeded, want an error")
-				}
-				if errors.Is(err, backend.ErrNotFound) != tc.notFound {
-					t.Fatalf("err %v: ErrNotFound %v, want %v", err, !tc.notFound, tc.notFound)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("LoadInto: %v", err)
-			}
-			if !bytes.Equal(dst, tc.want) {
-				t.Fatalf("got %q, want %q", dst, tc.want)
-			}
-		})
-	}
+	backendtest.RunLoadInto(t, be)
 }
