@@ -201,16 +201,9 @@ func TestFastCDCLibrary(t *testing.T) {
 			_, got := chunkSums(t, c, in)
 			c.Reset(&chunkReader{data: in, rng: rng})
 			var odd []int
-			for {
-				d, err := c.Next(nil)
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			eachChunk(t, c, func(d []byte) {
 				odd = append(odd, len(d))
-			}
+			})
 			for name, lens := range map[string][]int{"whole reads": got, "odd reads": odd} {
 				if !equalInts(lens, want) {
 					n := 0
@@ -270,20 +263,13 @@ func FuzzFastCDCLibrary(f *testing.F) {
 		c.Reset(&chunkReader{data: in, rng: rand.New(rand.NewPCG(seed, 0))})
 		var lens []int
 		var joined []byte
-		for {
-			d, err := c.Next(nil)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachChunk(t, c, func(d []byte) {
 			if len(d) == 0 || len(d) > int(p.MaxSize) {
 				t.Fatalf("chunk of %d bytes (MaxSize %d)", len(d), p.MaxSize)
 			}
 			lens = append(lens, len(d))
 			joined = append(joined, d...)
-		}
+		})
 		if !bytes.Equal(joined, in) {
 			t.Fatalf("chunks do not concatenate to the %d-byte stream", len(in))
 		}

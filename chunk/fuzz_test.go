@@ -3,7 +3,6 @@ package chunk
 import (
 	"bytes"
 	"errors"
-	"io"
 	"testing"
 )
 
@@ -107,14 +106,7 @@ func FuzzParams(f *testing.F) {
 		}
 		c.Reset(bytes.NewReader(in))
 		total := 0
-		for {
-			d, err := c.Next(nil)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachChunk(t, c, func(d []byte) {
 			if len(d) > int(p.MaxSize) || (len(d) < int(p.MinSize) && total+len(d) != len(in)) {
 				t.Fatalf("chunk of %d bytes at %d outside [%d, %d]", len(d), total, p.MinSize, p.MaxSize)
 			}
@@ -122,7 +114,7 @@ func FuzzParams(f *testing.F) {
 				t.Fatalf("chunk at %d differs from input", total)
 			}
 			total += len(d)
-		}
+		})
 		if total != len(in) {
 			t.Fatalf("chunks cover %d bytes, want %d", total, len(in))
 		}

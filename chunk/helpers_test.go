@@ -168,17 +168,10 @@ func reference(t testing.TB, data []byte, p Params) []rec {
 		j = min(j, n)
 		c.Reset(bytes.NewReader(data[i:j]))
 		off := i
-		for {
-			d, err := c.Next(nil)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachChunk(t, c, func(d []byte) {
 			recs = append(recs, rec{Offset: int64(off), Length: int64(len(d)), Sum: sha256.Sum256(d)})
 			off += len(d)
-		}
+		})
 		if off != j {
 			t.Fatalf("reference: segment [%d,%d) chunked to %d", i, j, off)
 		}
@@ -245,4 +238,19 @@ func (r *errReader) Read(p []byte) (int, error) {
 	n := copy(p, r.data)
 	r.data = r.data[n:]
 	return n, nil
+}
+
+// eachChunk calls fn with every chunk c returns until io.EOF, failing t on any other error.
+func eachChunk(t testing.TB, c Chunker, fn func(d []byte)) {
+	t.Helper()
+	for {
+		d, err := c.Next(nil)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(d)
+	}
 }
