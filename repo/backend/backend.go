@@ -120,3 +120,20 @@ type Backend interface {
 	// Close releases resources.
 	Close() error
 }
+
+// Window returns data[offset:offset+length] under Load's range rules (length 0: to the end),
+// capped so appending to it cannot touch data beyond the window. The error, which callers
+// wrap with the handle, says why not: offset beyond the end, or fewer than length bytes.
+func Window(data []byte, offset, length int64) ([]byte, error) {
+	size := int64(len(data))
+	if offset > size {
+		return nil, fmt.Errorf("offset %d beyond size %d", offset, size)
+	}
+	if length == 0 {
+		length = size - offset
+	}
+	if offset+length > size {
+		return nil, fmt.Errorf("short object: wanted %d bytes at %d, size %d", length, offset, size)
+	}
+	return data[offset : offset+length : offset+length], nil
+}

@@ -23,3 +23,30 @@ func TestHandleValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestWindow(t *testing.T) {
+	data := []byte("0123456789")
+	for _, tc := range []struct {
+		off, n int64
+		want   string
+		err    string
+	}{
+		{0, 0, "0123456789", ""},
+		{3, 4, "3456", ""},
+		{7, 0, "789", ""},
+		{10, 0, "", ""},
+		{11, 0, "", "offset 11 beyond size 10"},
+		{8, 3, "", "short object: wanted 3 bytes at 8, size 10"},
+	} {
+		w, err := Window(data, tc.off, tc.n)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("Window(%d, %d): err %v, want %q", tc.off, tc.n, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || string(w) != tc.want || cap(w) != len(w) {
+			t.Errorf("Window(%d, %d) = %q (cap %d), %v; want %q", tc.off, tc.n, w, cap(w), err, tc.want)
+		}
+	}
+}

@@ -127,17 +127,11 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	if !ok {
 		return nil, fmt.Errorf("mem: load %s: %w", h, backend.ErrNotFound)
 	}
-	size := int64(len(d))
-	if offset > size {
-		return nil, fmt.Errorf("mem: load %s: offset %d beyond size %d", h, offset, size)
+	w, err := backend.Window(d, offset, length)
+	if err != nil {
+		return nil, fmt.Errorf("mem: load %s: %w", h, err)
 	}
-	if length == 0 {
-		length = size - offset
-	}
-	if offset+length > size {
-		return nil, fmt.Errorf("mem: load %s: short object: wanted %d bytes at %d, size %d", h, length, offset, size)
-	}
-	return clone(d[offset : offset+length]), nil
+	return clone(w), nil
 }
 
 // LoadInto copies exactly len(dst) bytes of h at offset into dst. Faults registered for

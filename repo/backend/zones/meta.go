@@ -259,17 +259,11 @@ func (b *Backend) loadMeta(ctx context.Context, h backend.Handle, offset, length
 	if err != nil {
 		return nil, err
 	}
-	size := int64(len(data))
-	if offset > size {
-		return nil, fmt.Errorf("zones: load %s: offset %d beyond size %d", h, offset, size)
+	w, err := backend.Window(data, offset, length)
+	if err != nil {
+		return nil, fmt.Errorf("zones: load %s: %w", h, err)
 	}
-	if length == 0 {
-		length = size - offset
-	}
-	if offset+length > size {
-		return nil, fmt.Errorf("zones: load %s: short object: wanted %d bytes at %d, size %d", h, length, offset, size)
-	}
-	return data[offset : offset+length : offset+length], nil
+	return w, nil
 }
 
 // enoughListed checks that enough zones answered a listing for it to include every object
