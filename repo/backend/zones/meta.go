@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -340,11 +342,7 @@ func (b *Backend) listMeta(ctx context.Context, t backend.Type, fn func(name str
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(sizes))
-	for n := range sizes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(sizes))
 	for _, n := range names {
 		if err := fn(n, sizes[n]); err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -347,11 +349,7 @@ func (b *Backend) listPacks(ctx context.Context, fn func(name string, size int64
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(packs))
-	for n := range packs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(packs))
 	sizes := make([]int64, len(names))
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
