@@ -27,3 +27,16 @@ func readFull(r io.Reader, p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// SeekSize returns the size of a seekable source, such as a block device, whose Stat does
+// not tell it: it seeks to the end and back to the start.
+func SeekSize(s io.Seeker) (int64, error) {
+	end, err := s.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return end, nil
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
@@ -120,10 +121,7 @@ func openSource(path string, stdin io.Reader) (*source, error) {
 		return nil, cli.Usagef("backup source %s is a directory; cairn backs up block devices, image files and streams", path)
 	case m&os.ModeDevice != 0 && m&os.ModeCharDevice == 0:
 		s.kind = "block device"
-		end, err := f.Seek(0, io.SeekEnd)
-		if err == nil {
-			_, err = f.Seek(0, io.SeekStart)
-		}
+		end, err := chunk.SeekSize(f)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("backup source %s: find device size: %w", path, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/repo"
 )
 
@@ -235,10 +236,7 @@ func restore(ctx context.Context, r *repo.Repository, o Options, progress func(r
 
 // deviceSize is the size of a regular file or block device (by seeking to its end).
 func deviceSize(f *os.File) (int64, error) {
-	end, err := f.Seek(0, io.SeekEnd)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
+	end, err := chunk.SeekSize(f)
 	if err != nil {
 		return 0, fmt.Errorf("size of %s: %w", f.Name(), err)
 	}
