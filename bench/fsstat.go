@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cairnbackup/cairn/internal/pagecache"
 )
 
 // allocated returns the bytes a file occupies on disk (st_blocks * 512), which is less
@@ -82,27 +84,11 @@ func written(before, after treeStat) int {
 	return n
 }
 
-// dropCache flushes and evicts the page cache of every regular file under the given
-// paths (files or directories) with fdatasync + POSIX_FADV_DONTNEED, which needs no
-// privileges. It first flushes every dirty page of the machine (sync(2)), so writeback left
-// by an earlier phase or tool (a restored file nobody fsynced, a repository written without
-// fsync) does not compete for the disk with the phase about to be measured. Errors on
-// individual files are ignored: this is best effort.
+// dropCache flushes every dirty page of the machine (sync(2)), so writeback left by an
+// earlier phase or tool (a restored file nobody fsynced, a repository written without fsync)
+// does not compete for the disk with the phase about to be measured, then evicts the page
+// cache of every regular file under the given paths.
 func dropCache(paths ...string) {
 	unix.Sync()
-	for _, root := range paths {
-		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || !d.Type().IsRegular() {
-				return nil
-			}
-			f, err := os.Open(p)
-			if err != nil {
-				return nil
-			}
-			_ = unix.Fdatasync(int(f.Fd()))
-			_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-			f.Close()
-			return nil
-		})
-	}
+	pagecache.Evict(paths...)
 }

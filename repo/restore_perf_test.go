@@ -3,17 +3,15 @@ package repo
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/crypto"
+	"github.com/cairnbackup/cairn/internal/pagecache"
 )
 
 // benchMixedImage is like the bench harness's "mixed" image: segments of 1-8 MiB, 40%
@@ -50,26 +48,6 @@ func benchMixedImage(n int, seed uint64) []byte {
 	return b
 }
 
-// dropPageCache flushes and evicts the cached pages of every regular file under dirs, as
-// the bench harness does before each phase, so reads come from the disk.
-func dropPageCache(dirs ...string) {
-	for _, d := range dirs {
-		_ = filepath.WalkDir(d, func(p string, de fs.DirEntry, err error) error {
-			if err != nil || !de.Type().IsRegular() {
-				return nil
-			}
-			f, err := os.Open(p)
-			if err != nil {
-				return nil
-			}
-			_ = unix.Fdatasync(int(f.Fd()))
-			_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-			f.Close()
-			return nil
-		})
-	}
-}
-
 // benchRestoreFile measures what "cairn restore SNAP new-file" does after a cold start:
 // open the repository (cheap test KDF), restore sparsely into a new file, set its size,
 // fsync. The repository's and the cache's pages are dropped before every round.
@@ -100,7 +78,7 @@ func benchRestoreFile(b *testing.B, size int) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		_ = os.Remove(target)
-		dropPageCache(repoDir, cacheDir)
+		pagecache.Evict(repoDir, cacheDir)
 		b.StartTimer()
 		t0 := time.Now()
 		r, err := Open(ctx, repoDir, OpenOptions{Password: testPassword, CacheDir: cacheDir})
