@@ -131,9 +131,16 @@ func TestPruneSweepRespectsEarlierBackups(t *testing.T) {
 func TestPruneRepacks(t *testing.T) {
 	ctx := context.Background()
 	r, dir := newLCRepo(t)
-	// Interleave two volumes so each pack holds blobs of both.
+	// Interleave two volumes in 512 KiB runs so every 1 MiB pack holds blobs of both,
+	// whatever order the pipeline packs them in (concatenated, the pack at the seam
+	// could fall either side of the repack threshold).
 	v1, v2 := randomVolume(3<<20, 31), randomVolume(3<<20, 32)
-	mixed := append(append([]byte{}, v1...), v2...)
+	const run = 512 << 10
+	var mixed []byte
+	for off := 0; off < len(v1); off += run {
+		mixed = append(mixed, v1[off:off+run]...)
+		mixed = append(mixed, v2[off:off+run]...)
+	}
 	s := backupBytes(t, r, mixed, "m")
 	keep := backupBytes(t, r, v2, "half")
 	if keep.Stats.NewBytes > 256<<10 {
