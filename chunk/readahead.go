@@ -3,6 +3,7 @@ package chunk
 import (
 	"fmt"
 	"io"
+	"sync/atomic"
 )
 
 // ReadAheadBuffers is how many ReadSize buffers a Splitter reading an
@@ -25,6 +26,7 @@ type raSlot struct {
 	n     int   // bytes to read (0 for a hole)
 	hole  int64 // length of a hole extent: nothing is read
 	got   int   // bytes read
+	dgot  int   // of got, bytes read directly (bypassing the page cache)
 	err   error
 	ready chan struct{} // capacity 1: signalled once the extent is complete
 }
@@ -32,18 +34,21 @@ type raSlot struct {
 // raSource is what the read goroutines of one stream share; it never changes
 // while they run.
 type raSource struct {
-	at     io.ReaderAt // positioned source; nil for a stream
-	stream io.Reader   // sequential source when at is nil
-	base   int64       // source offset of stream offset 0 (positioned only)
+	at     io.ReaderAt   // positioned source; nil for a stream
+	stream io.Reader     // sequential source when at is nil
+	base   int64         // source offset of stream offset 0 (positioned only)
+	direct *directSource // direct reads of a positioned source, or nil
 	stop   chan struct{}
+	active atomic.Int32 // read goroutines still running; the last closes direct
 }
 
 // extent is one step of a readAhead stream: data (len(data) > 0) or a hole
 // (hole > 0) at stream offset off.
 type extent struct {
-	off  int64
-	data []byte // valid until the next call of next
-	hole int64
+	off    int64
+	data   []byte // valid until the next call of next
+	hole   int64
+	direct int // of len(data), bytes read directly (bypassing the page cache)
 }
 
 // readAhead reads a source ahead of its consumer into a fixed ring of
@@ -53,6 +58,9 @@ type extent struct {
 // hold. Hole extents found by holes are planned in order with the reads but
 // never read. Reads end on ZeroBlockSize boundaries (of the stream offset)
 // except at the end of the stream, as the Splitter requires.
+//
+// Positioned reads go through a directSource when one is given (see there);
+// the buffers are aligned for it.
 //
 // The consumer is one goroutine calling next; planning (hole lookups
 // included) runs on it, so only reads happen concurrently. Nothing is
@@ -83,21 +91,24 @@ func newReadAhead(size, buffers int) *readAhead {
 
 // start begins a stream from a positioned source (at, reading at base+offset)
 // or, if at is nil, from the sequential source stream. holes, if non-nil,
-// lists the extents to skip (positioned sources only). Any previous stream
-// is abandoned.
-func (r *readAhead) start(at io.ReaderAt, stream io.Reader, base int64, holes *holeFinder) {
+// lists the extents to skip, and direct, if non-nil, reads at directly
+// (positioned sources only). The readAhead owns direct from then on and
+// closes it. Any previous stream is abandoned.
+func (r *readAhead) start(at io.ReaderAt, stream io.Reader, base int64, holes *holeFinder, direct *directSource) {
 	r.abandon()
 	r.n = len(r.slots)
 	workers := r.n - 1
 	if at == nil {
-		r.n, workers, holes = min(streamBuffers, len(r.slots)), 1, nil
+		direct.close()
+		r.n, workers, holes, direct = min(streamBuffers, len(r.slots)), 1, nil, nil
 	}
 	for i := range r.slots[:r.n] {
 		if r.slots[i].buf == nil {
-			r.slots[i] = raSlot{buf: make([]byte, r.size), ready: make(chan struct{}, 1)}
+			r.slots[i] = raSlot{buf: alignedBuffer(r.size), ready: make(chan struct{}, 1)}
 		}
 	}
-	r.src = &raSource{at: at, stream: stream, base: base, stop: make(chan struct{})}
+	r.src = &raSource{at: at, stream: stream, base: base, direct: direct, stop: make(chan struct{})}
+	r.src.active.Store(int32(workers))
 	r.reqs = make(chan *raSlot, len(r.slots))
 	r.holes = holes
 	r.plan, r.head, r.inflight, r.cur, r.end, r.err, r.errOff = 0, 0, 0, -1, false, nil, 0
@@ -113,6 +124,11 @@ func (r *readAhead) start(at io.ReaderAt, stream io.Reader, base int64, holes *h
 // order by a single worker; once it reports an error or EOF, later requests
 // are answered with io.EOF without reading.
 func (s *raSource) work(reqs <-chan *raSlot) {
+	defer func() {
+		if s.active.Add(-1) == 0 {
+			s.direct.close()
+		}
+	}()
 	var done bool
 	for sl := range reqs {
 		select {
@@ -124,10 +140,7 @@ func (s *raSource) work(reqs <-chan *raSlot) {
 		}
 		switch {
 		case s.at != nil:
-			sl.got, sl.err = s.at.ReadAt(sl.buf[:sl.n], s.base+sl.off)
-			if sl.got < sl.n && sl.err == nil {
-				sl.err = io.ErrUnexpectedEOF // io.ReaderAt contract broken
-			}
+			s.readAt(sl)
 		case done:
 			sl.got, sl.err = 0, io.EOF
 		default:
@@ -135,6 +148,23 @@ func (s *raSource) work(reqs <-chan *raSlot) {
 			done = sl.err != nil
 		}
 		sl.ready <- struct{}{}
+	}
+}
+
+// readAt reads a positioned extent: directly when the directSource takes it
+// (in whole or in part), the rest through at.
+func (s *raSource) readAt(sl *raSlot) {
+	off := s.base + sl.off
+	got, ok, err := s.direct.readAt(sl.buf, sl.n, off)
+	sl.dgot = got
+	if ok && (err != nil || got == sl.n) {
+		sl.got, sl.err = got, err
+		return
+	}
+	m, err := s.at.ReadAt(sl.buf[got:sl.n], off+int64(got))
+	sl.got, sl.err = got+m, err
+	if sl.got < sl.n && sl.err == nil {
+		sl.err = io.ErrUnexpectedEOF // io.ReaderAt contract broken
 	}
 }
 
@@ -146,7 +176,7 @@ func (r *readAhead) planInto(i int) {
 		return
 	}
 	sl := &r.slots[i]
-	sl.off, sl.n, sl.hole, sl.got, sl.err = r.plan, r.size, 0, 0, nil
+	sl.off, sl.n, sl.hole, sl.got, sl.dgot, sl.err = r.plan, r.size, 0, 0, 0, nil
 	r.inflight++
 	if r.holes != nil {
 		start, end := r.holes.next(r.plan)
@@ -192,7 +222,7 @@ func (r *readAhead) next() (extent, error) {
 			return extent{off: r.errOff}, r.err
 		}
 	}
-	return extent{off: sl.off, data: sl.buf[:sl.got]}, nil
+	return extent{off: sl.off, data: sl.buf[:sl.got], direct: sl.dgot}, nil
 }
 
 // finish ends the stream after its last extent: it waits for the reads still

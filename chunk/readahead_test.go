@@ -85,11 +85,11 @@ func TestReadAheadSizes(t *testing.T) {
 		for _, n := range sizes {
 			in := randBytes(byte(n), n)
 			sources := map[string]func(r *readAhead){
-				"positioned": func(r *readAhead) { r.start(bytes.NewReader(in), nil, 0, nil) },
-				"stream":     func(r *readAhead) { r.start(nil, bytes.NewReader(in), 0, nil) },
-				"chunky":     func(r *readAhead) { r.start(nil, newChunkyReader(in, uint64(n)), 0, nil) },
+				"positioned": func(r *readAhead) { r.start(bytes.NewReader(in), nil, 0, nil, nil) },
+				"stream":     func(r *readAhead) { r.start(nil, bytes.NewReader(in), 0, nil, nil) },
+				"chunky":     func(r *readAhead) { r.start(nil, newChunkyReader(in, uint64(n)), 0, nil, nil) },
 				"positioned base": func(r *readAhead) {
-					r.start(bytes.NewReader(append(make([]byte, 3), in...)), nil, 3, nil)
+					r.start(bytes.NewReader(append(make([]byte, 3), in...)), nil, 3, nil, nil)
 				},
 			}
 			for name, start := range sources {
@@ -117,7 +117,7 @@ func TestReadAheadErrors(t *testing.T) {
 		for _, buffers := range []int{2, 4} {
 			t.Run(fmt.Sprintf("positioned/at=%d/buffers=%d", at, buffers), func(t *testing.T) {
 				r := newReadAhead(raTestSize, buffers)
-				r.start(&failAt{data: in, at: at}, nil, 0, nil)
+				r.start(&failAt{data: in, at: at}, nil, 0, nil, nil)
 				got, _, err := drainReadAhead(t, r)
 				if !errors.Is(err, errBoom) {
 					t.Fatalf("err %v, want %v", err, errBoom)
@@ -131,7 +131,7 @@ func TestReadAheadErrors(t *testing.T) {
 			})
 			t.Run(fmt.Sprintf("stream/at=%d/buffers=%d", at, buffers), func(t *testing.T) {
 				r := newReadAhead(raTestSize, buffers)
-				r.start(nil, &errReader{data: in[:at], err: errBoom}, 0, nil)
+				r.start(nil, &errReader{data: in[:at], err: errBoom}, 0, nil, nil)
 				got, _, err := drainReadAhead(t, r)
 				if !errors.Is(err, errBoom) {
 					t.Fatalf("err %v, want %v", err, errBoom)
@@ -165,7 +165,7 @@ func TestReadAheadHoles(t *testing.T) {
 			if l.size > 0 {
 				hf = &holeFinder{seek: fileSeeker(f), size: l.size}
 			}
-			r.start(rec, nil, 0, hf)
+			r.start(rec, nil, 0, hf, nil)
 			got, holes, err := drainReadAhead(t, r)
 			if err != io.EOF || !bytes.Equal(got, content) {
 				t.Fatalf("got %d bytes, %v; want %d bytes", len(got), err, len(content))
@@ -210,7 +210,7 @@ func TestReadAheadAbandon(t *testing.T) {
 	br := &blockingReader{data: in[:raTestSize+7], release: make(chan struct{})}
 	defer close(br.release)
 	r := newReadAhead(raTestSize, 4)
-	r.start(nil, br, 0, nil)
+	r.start(nil, br, 0, nil, nil)
 	if ext, err := r.next(); err != nil || !bytes.Equal(ext.data, in[:raTestSize]) {
 		t.Fatalf("first extent: %d bytes, %v", len(ext.data), err)
 	}
@@ -218,7 +218,7 @@ func TestReadAheadAbandon(t *testing.T) {
 	if _, err := r.next(); err != io.EOF {
 		t.Fatalf("after abandon: %v, want io.EOF", err)
 	}
-	r.start(bytes.NewReader(in), nil, 0, nil)
+	r.start(bytes.NewReader(in), nil, 0, nil, nil)
 	got, _, err := drainReadAhead(t, r)
 	if err != io.EOF || !bytes.Equal(got, in) {
 		t.Fatalf("after restart: %d bytes, %v", len(got), err)

@@ -22,11 +22,12 @@ type Piece struct {
 // SplitStats counts what a Splitter has done so far. BytesRead+HoleBytes is
 // the stream length consumed.
 type SplitStats struct {
-	BytesRead  int64 // bytes read from the source
-	HoleBytes  int64 // bytes in file holes skipped without reading
-	ZeroBytes  int64 // bytes of zero blocks found by scanning read data
-	Pieces     int64 // pieces returned
-	ZeroPieces int64 // of which zero runs
+	BytesRead   int64 // bytes read from the source
+	DirectBytes int64 // of BytesRead, bytes read bypassing the page cache (O_DIRECT)
+	HoleBytes   int64 // bytes in file holes skipped without reading
+	ZeroBytes   int64 // bytes of zero blocks found by scanning read data
+	Pieces      int64 // pieces returned
+	ZeroPieces  int64 // of which zero runs
 }
 
 // ErrNilSource is returned by NewSplitter for a nil reader.
@@ -134,20 +135,20 @@ func (s *Splitter) openFile(f *os.File) {
 	s.prefetch = true
 	fi, err := f.Stat()
 	if err != nil || !positioned(fi.Mode()) {
-		s.ra.start(nil, f, 0, nil)
+		s.ra.start(nil, f, 0, nil, nil)
 		return
 	}
 	base, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
-		s.ra.start(nil, f, 0, nil)
+		s.ra.start(nil, f, 0, nil, nil)
 		return
 	}
 	var holes *holeFinder
 	if holesSupported && fi.Mode().IsRegular() && fi.Size() > base {
 		holes = &holeFinder{seek: fileSeeker(f), base: base, size: fi.Size() - base}
 	}
-	adviseSequential(f, base)
-	s.ra.start(f, nil, base, holes)
+	adviseSequential(f, base) // for the ranges read through the page cache
+	s.ra.start(f, nil, base, holes, newDirectSource(f, base))
 }
 
 // positioned reports whether files of mode m take positioned reads at any
@@ -300,6 +301,7 @@ func (s *Splitter) fillAhead() {
 	default:
 		s.rbuf, s.rend = ext.data, len(ext.data)
 		s.stats.BytesRead += int64(len(ext.data))
+		s.stats.DirectBytes += int64(ext.direct)
 	}
 }
 
