@@ -61,7 +61,8 @@
 //
 // # Reads
 //
-// PackReader.ReadRange (and the one-shot Coder.ReadRange) learns the geometry from the
+// PackReader.ReadRange (and ReadRangeInto, into the caller's buffer, and the one-shot
+// Coder.ReadRange) learns the geometry from the
 // first footer that verifies, range-reads the covering data shard(s) rounded out to block
 // boundaries and checks the block checksums (VerifyRange), so corrupt bytes are never
 // returned even before the AEAD check. If a data shard fails, does not verify or (with

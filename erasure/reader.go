@@ -67,7 +67,22 @@ func (p *PackReader) PackLen(ctx context.Context) (int64, error) {
 	return g.PackLen, nil
 }
 
-// ReadRange returns bytes [off, off+n) of the pack.
+// ReadRange returns bytes [off, off+n) of the pack: ReadRangeInto a new buffer.
+func (p *PackReader) ReadRange(ctx context.Context, off, n int64) ([]byte, error) {
+	if off < 0 || n < 0 || off > maxPackLen || n > maxPackLen {
+		return nil, fmt.Errorf("%w: [%d, +%d)", ErrRange, off, n)
+	}
+	out := make([]byte, n)
+	if err := p.ReadRangeInto(ctx, off, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReadRangeInto reads bytes [off, off+len(dst)) of the pack into dst, so a caller can reuse
+// one buffer for many reads; the blocks are copied from the verified (or reconstructed)
+// shard ranges, or the block cache, straight into dst. On an error dst may hold part of
+// the range.
 //
 // Healthy path: the data shard(s) covering the range are range-read directly (the range
 // rounded out to block boundaries) and checked against their footer's block checksums: no
@@ -75,25 +90,25 @@ func (p *PackReader) PackLen(ctx context.Context) (int64, error) {
 // same block-aligned range is read from the other shards in parallel, the first Data that
 // verify are kept, the rest cancelled, and the missing data reconstructed. Fewer than Data
 // good shards returns a *TooFewShardsError; a range outside the pack returns ErrRange.
-func (p *PackReader) ReadRange(ctx context.Context, off, n int64) ([]byte, error) {
-	if off < 0 || n < 0 || off > maxPackLen || n > maxPackLen {
-		return nil, fmt.Errorf("%w: [%d, +%d)", ErrRange, off, n)
+func (p *PackReader) ReadRangeInto(ctx context.Context, off int64, dst []byte) error {
+	n := int64(len(dst))
+	if off < 0 || off > maxPackLen || n > maxPackLen {
+		return fmt.Errorf("%w: [%d, +%d)", ErrRange, off, n)
 	}
 	if n == 0 {
-		return []byte{}, nil
+		return nil
 	}
 	g, err := p.geometry(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("erasure: read pack %x: %w", p.packID[:4], err)
+		return fmt.Errorf("erasure: read pack %x: %w", p.packID[:4], err)
 	}
 	if off+n > g.PackLen {
-		return nil, fmt.Errorf("%w: [%d, %d) of a %d-byte pack", ErrRange, off, off+n, g.PackLen)
+		return fmt.Errorf("%w: [%d, %d) of a %d-byte pack", ErrRange, off, off+n, g.PackLen)
 	}
-	out := make([]byte, n)
 	s := g.ShardSize
 	var segs []segment
 	for pos := off; pos < off+n; {
-		seg := segment{shard: int(pos / s), off: pos % s, out: out[pos-off:]}
+		seg := segment{shard: int(pos / s), off: pos % s, out: dst[pos-off:]}
 		seg.n = min(s-seg.off, off+n-pos)
 		seg.out = seg.out[:seg.n]
 		segs = append(segs, seg)
@@ -116,9 +131,9 @@ func (p *PackReader) ReadRange(ctx context.Context, off, n int64) ([]byte, error
 		err = firstErr(errs)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("erasure: read pack %x [%d, %d): %w", p.packID[:4], off, off+n, err)
+		return fmt.Errorf("erasure: read pack %x [%d, %d): %w", p.packID[:4], off, off+n, err)
 	}
-	return out, nil
+	return nil
 }
 
 func firstErr(errs []error) error {

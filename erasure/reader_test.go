@@ -79,14 +79,26 @@ func TestReadRange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			into, err := c.NewPackReader(src, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, len(pack)) // reused by every "into" read
 			for _, rc := range readCases(s, int64(len(pack))) {
-				for _, mode := range []string{"fresh", "shared"} {
+				for _, mode := range []string{"fresh", "shared", "into"} {
 					var got []byte
 					var err error
-					if mode == "fresh" {
+					switch mode {
+					case "fresh":
 						got, err = c.ReadRange(t.Context(), src, id, rc.off, rc.n)
-					} else {
+					case "shared":
 						got, err = shared.ReadRange(t.Context(), rc.off, rc.n)
+					default:
+						got = buf[:rc.n]
+						for i := range got {
+							got[i] = 0xa5 // the previous read's bytes must not survive
+						}
+						err = into.ReadRangeInto(t.Context(), rc.off, got)
 					}
 					if sc.fail && touchesFailed(rc, s, sc.faults) {
 						var tf *TooFewShardsError
@@ -124,6 +136,12 @@ func TestReadRangeOutOfBounds(t *testing.T) {
 	for _, rc := range []readCase{{-1, 1}, {0, -1}, {999, 2}, {1000, 1}, {0, 1001}, {1 << 62, 1 << 62}} {
 		if _, err := c.ReadRange(t.Context(), src, id, rc.off, rc.n); !errors.Is(err, ErrRange) {
 			t.Errorf("%+v: err %v, want ErrRange", rc, err)
+		}
+	}
+	pr, _ := c.NewPackReader(src, id)
+	for _, rc := range []readCase{{-1, 1}, {999, 2}, {1000, 1}, {0, 1001}} {
+		if err := pr.ReadRangeInto(t.Context(), rc.off, make([]byte, rc.n)); !errors.Is(err, ErrRange) {
+			t.Errorf("ReadRangeInto %+v: err %v, want ErrRange", rc, err)
 		}
 	}
 	if _, err := c.ReadRange(t.Context(), src, id[:5], 0, 1); err == nil {

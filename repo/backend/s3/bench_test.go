@@ -50,8 +50,38 @@ func BenchmarkS3Load(b *testing.B) {
 				n = benchSize
 			}
 			b.SetBytes(n)
+			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := be.Load(b.Context(), h, bc.offset, bc.length); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkS3LoadInto reads the ranges of BenchmarkS3Load into one reused buffer: compare
+// allocs/op and B/op with BenchmarkS3Load (a range read allocates no buffer of its size).
+func BenchmarkS3LoadInto(b *testing.B) {
+	srv := miniotest.Start(b, 1)[0]
+	be := open(b, testConfig(b, srv))
+	h := backend.Handle{Type: backend.Pack, Name: backendtest.RandomName(b)}
+	if err := be.Save(b.Context(), h, backendtest.RandomData(b, benchSize)); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name           string
+		offset, length int64
+	}{
+		{"range1MiB", 5 << 20, 1 << 20},
+		{"range4KiB", 7 << 20, 4 << 10},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			dst := make([]byte, bc.length)
+			b.SetBytes(bc.length)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := be.LoadInto(b.Context(), h, bc.offset, dst); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -13,7 +13,9 @@
 // nor a multipart upload buffers or copies the data, and retries seek back. The payload
 // is not hashed for the signature (UNSIGNED-PAYLOAD): cairn's objects carry their own
 // checksums. A body is never read after its call returns, even when net/http is still
-// draining a failed request, so callers may reuse their buffers at once.
+// draining a failed request, so callers may reuse their buffers at once. Downloads are
+// range GETs read straight into their buffer: Load allocates one of the range's size,
+// LoadInto fills the caller's (a restore reuses one buffer for all its reads).
 //
 // Errors wrap the backend sentinels: a missing object or bucket backend.ErrNotFound, a taken
 // name in SaveNew backend.ErrExists, a full store backend.ErrNoSpace, and an endpoint that

@@ -213,17 +213,49 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	if offset < 0 || length < 0 {
 		return nil, fmt.Errorf("s3 load %s: invalid range offset=%d length=%d", h, offset, length)
 	}
+	return b.load(ctx, h, offset, length, nil)
+}
+
+// LoadInto reads exactly len(dst) bytes of h at offset into dst (one range GET straight
+// into the caller's buffer, retried like Load), so a caller can reuse one buffer for many
+// reads. A missing object wraps backend.ErrNotFound; an object too short for the range is
+// an error, not a short read. An empty dst costs a HEAD, to check the object and offset.
+// On an error dst may hold part of the range.
+func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, dst []byte) error {
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("s3 load: %w", err)
+	}
+	if offset < 0 {
+		return fmt.Errorf("s3 load %s: invalid offset %d", h, offset)
+	}
+	if len(dst) == 0 {
+		size, err := b.Stat(ctx, h)
+		if err != nil {
+			return err
+		}
+		if offset > size {
+			return fmt.Errorf("s3 load %s: offset %d beyond size %d", h, offset, size)
+		}
+		return nil
+	}
+	_, err := b.load(ctx, h, offset, int64(len(dst)), dst)
+	return err
+}
+
+// load is Load (dst nil: a new buffer) and LoadInto (dst of len length > 0): the range GET
+// with its retries of a body cut short.
+func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int64, dst []byte) ([]byte, error) {
 	for attempt := 1; ; attempt++ {
-		data, retry, err := b.loadOnce(ctx, h, offset, length)
+		data, retry, err := b.loadOnce(ctx, h, offset, length, dst)
 		if err == nil || !retry || attempt >= b.cfg.MaxRetries {
 			return data, err
 		}
 	}
 }
 
-// loadOnce does one ranged GET; retry reports whether a failure happened while reading the
-// body of an otherwise good response.
-func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length int64) (data []byte, retry bool, err error) {
+// loadOnce does one ranged GET into dst, or into a new buffer if dst is nil; retry reports
+// whether a failure happened while reading the body of an otherwise good response.
+func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length int64, dst []byte) (data []byte, retry bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("s3 load %s: %w", h, err)
 	}
@@ -258,7 +290,10 @@ func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length
 	if want < 0 {
 		return nil, false, fmt.Errorf("s3 %s: response without a content length", op)
 	}
-	buf := make([]byte, want)
+	buf := dst
+	if buf == nil {
+		buf = make([]byte, want)
+	}
 	if _, err := io.ReadFull(progressReader{body, w}, buf); err != nil {
 		return nil, true, b.classify(ctx, w, op, fmt.Errorf("read body: %w", err))
 	}

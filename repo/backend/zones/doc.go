@@ -22,7 +22,9 @@
 // a failed, corrupt or slow (after HedgeAfter) shard is replaced by a reconstruction from
 // the first k shards that verify. Stat returns N; List(Pack) returns the union of packs
 // found in any zone with N from this process's cache or from one shard footer (a small
-// ranged GET per pack).
+// ranged GET per pack). LoadInto is Load into the caller's buffer: the reader copies the
+// verified (or reconstructed) blocks straight into it, so a restore that reuses its buffer
+// allocates no range-sized memory for the result.
 //
 // Metadata (config, keys, snapshots, index, locks) is replicated: every zone holds a copy
 // "data || BLAKE3-256(domain, handle, data) || "cairnZM1"", so a copy that rotted or sits

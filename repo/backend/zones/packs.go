@@ -237,34 +237,43 @@ func (b *Backend) removeShards(ctx context.Context, src *shardSource, sel func(i
 	wg.Wait()
 }
 
-func (b *Backend) loadPack(ctx context.Context, h backend.Handle, offset, length int64) ([]byte, error) {
+// loadPack reads pack h at offset: into dst, exactly len(dst) bytes (LoadInto), or when dst
+// is nil into a new buffer of length bytes (Load; length 0: to the end). The range is
+// checked against the pack length before any buffer is allocated, and the erasure reader
+// copies verified (or reconstructed) blocks straight into the buffer.
+func (b *Backend) loadPack(ctx context.Context, h backend.Handle, offset, length int64, dst []byte) ([]byte, error) {
 	r, err := b.readers.get(b, h.Name)
 	if err != nil {
 		return nil, fmt.Errorf("zones: load %s: %w", h, err)
 	}
-	if length == 0 {
-		n, err := r.reader.PackLen(ctx)
-		if err != nil {
-			b.readers.drop(h.Name)
-			return nil, b.packError("load "+h.String(), err)
-		}
-		if offset > n {
-			return nil, fmt.Errorf("zones: load %s: offset %d beyond size %d", h, offset, n)
-		}
-		length = n - offset
-		if length == 0 {
-			return []byte{}, nil
-		}
-	}
-	data, err := r.reader.ReadRange(ctx, offset, length)
+	n, err := r.reader.PackLen(ctx)
 	if err != nil {
+		b.readers.drop(h.Name)
+		return nil, b.packError("load "+h.String(), err)
+	}
+	if offset > n {
+		return nil, fmt.Errorf("zones: load %s: offset %d beyond size %d", h, offset, n)
+	}
+	switch {
+	case dst != nil:
+		length = int64(len(dst))
+	case length == 0:
+		length = n - offset
+	}
+	if length > n-offset {
+		return nil, fmt.Errorf("zones: load %s: %w: [%d, %d) of a %d-byte pack", h, erasure.ErrRange, offset, offset+length, n)
+	}
+	if dst == nil {
+		dst = make([]byte, length)
+	}
+	if err := r.reader.ReadRangeInto(ctx, offset, dst); err != nil {
 		if errors.Is(err, erasure.ErrRange) {
 			return nil, fmt.Errorf("zones: load %s: %w", h, err)
 		}
 		b.readers.drop(h.Name)
 		return nil, b.packError("load "+h.String(), err)
 	}
-	return data, nil
+	return dst, nil
 }
 
 func (b *Backend) statPack(ctx context.Context, h backend.Handle) (int64, error) {

@@ -382,9 +382,38 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 		return nil, fmt.Errorf("zones: load %s: invalid range offset=%d length=%d", h, offset, length)
 	}
 	if h.Type == backend.Pack {
-		return b.loadPack(ctx, h, offset, length)
+		return b.loadPack(ctx, h, offset, length, nil)
 	}
 	return b.loadMeta(ctx, h, offset, length)
+}
+
+// LoadInto reads exactly len(dst) bytes of h at offset into dst, so a caller (a restore)
+// can reuse one buffer for many reads: a pack range is assembled in dst from the verified
+// data-shard blocks (or the reconstruction Load would do), with no buffer of its size in
+// between. Errors are Load's: a missing object wraps backend.ErrNotFound, an object too
+// short for the range is an error, not a short read. On an error dst may hold part of the
+// range.
+func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, dst []byte) error {
+	if err := b.precheck(ctx, "load", h); err != nil {
+		return err
+	}
+	if offset < 0 {
+		return fmt.Errorf("zones: load %s: invalid offset %d", h, offset)
+	}
+	if h.Type == backend.Pack {
+		if dst == nil {
+			dst = []byte{} // loadPack: nil means "allocate"
+		}
+		_, err := b.loadPack(ctx, h, offset, 0, dst)
+		return err
+	}
+	// Metadata objects are small and read whole (the copy that verifies); copy the range.
+	data, err := b.loadMeta(ctx, h, offset, int64(len(dst)))
+	if err != nil {
+		return err
+	}
+	copy(dst, data) // len(data) == len(dst), or dst is empty and data the object's tail
+	return nil
 }
 
 // Stat returns the size of h (for a pack, the pack length N, not a shard's).

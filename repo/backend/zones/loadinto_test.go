@@ -1,0 +1,185 @@
+package zones
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/cairnbackup/cairn/repo/backend"
+	"github.com/cairnbackup/cairn/repo/backend/backendtest"
+)
+
+var _ backendtest.LoaderInto = (*Backend)(nil)
+
+func TestLoadInto(t *testing.T) {
+	for _, l := range []struct{ n, k, m int }{{6, 4, 2}, {1, 1, 0}, {4, 2, 1}} {
+		t.Run(fmt.Sprintf("%d+%d/%d", l.k, l.m, l.n), func(t *testing.T) {
+			b, _ := newTest(t, l.n, l.k, l.m)
+			backendtest.RunLoadInto(t, b)
+			meta := backend.Handle{Type: backend.Index, Name: backendtest.RandomName(t)}
+			if err := b.Save(t.Context(), meta, []byte("0123456789")); err != nil {
+				t.Fatal(err)
+			}
+			dst := make([]byte, 4)
+			if err := b.LoadInto(t.Context(), meta, 3, dst); err != nil || string(dst) != "3456" {
+				t.Fatalf("LoadInto(meta) = %q, %v", dst, err)
+			}
+			if err := b.LoadInto(t.Context(), meta, 8, dst); err == nil {
+				t.Fatal("LoadInto(meta) past the end succeeded")
+			}
+		})
+	}
+}
+
+// TestLoadIntoDegraded: with zones down or a shard corrupt, LoadInto into a reused,
+// dirty buffer returns what Load returns, bytes and error alike (both from a fresh
+// reader, so neither is served by the other's cached blocks).
+func TestLoadIntoDegraded(t *testing.T) {
+	b, mems := newTest(t, 6, 4, 2)
+	h := packHandle(t)
+	data := backendtest.RandomData(t, 100_003)
+	if err := b.Save(t.Context(), h, data); err != nil {
+		t.Fatal(err)
+	}
+	src := b.source(h.Name)
+	tests := []struct {
+		name    string
+		down    []int // shard indexes whose zone is down
+		corrupt []int // shard indexes with a flipped payload byte
+		wantErr error // for ranges touching a lost data shard
+	}{
+		{name: "healthy"},
+		{name: "two down", down: []int{0, 2}},
+		{name: "data and parity down", down: []int{1, 5}},
+		{name: "one down, one corrupt", down: []int{3}, corrupt: []int{0}},
+		{name: "three down", down: []int{0, 1, 4}, wantErr: backend.ErrUnavailable},
+	}
+	buf := make([]byte, len(data))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, i := range tc.down {
+				unavailable(mems[src.place[i]], allOps...)
+			}
+			for _, i := range tc.corrupt {
+				zm, sh := mems[src.place[i]], src.handle(i)
+				obj, _ := zm.Get(sh)
+				orig := bytes.Clone(obj)
+				obj[10] ^= 0xff
+				zm.Put(sh, obj)
+				defer zm.Put(sh, orig)
+			}
+			defer func() {
+				for _, mb := range mems {
+					mb.ClearFaults()
+				}
+			}()
+			failed := 0
+			for _, r := range [][2]int64{{0, int64(len(data))}, {5, 10}, {30_000, 40_000}, {100_000, 3}, {100_003, 0}} {
+				b.readers = newReaderCache(0)
+				want, wantErr := b.Load(t.Context(), h, r[0], r[1])
+				if r[1] == 0 {
+					want = []byte{}
+				}
+				b.readers = newReaderCache(0)
+				dst := buf[:r[1]]
+				for i := range dst {
+					dst[i] = 0xa5
+				}
+				err := b.LoadInto(t.Context(), h, r[0], dst)
+				if (err == nil) != (wantErr == nil) {
+					t.Fatalf("LoadInto%v: %v; Load: %v", r, err, wantErr)
+				}
+				if err != nil {
+					if tc.wantErr == nil || !errors.Is(err, tc.wantErr) || !errors.Is(wantErr, tc.wantErr) {
+						t.Fatalf("LoadInto%v: %v; Load: %v; want %v", r, err, wantErr, tc.wantErr)
+					}
+					failed++
+					continue
+				}
+				if !bytes.Equal(dst, want) || !bytes.Equal(dst, data[r[0]:r[0]+r[1]]) {
+					t.Fatalf("LoadInto%v: wrong bytes", r)
+				}
+			}
+			if (failed > 0) != (tc.wantErr != nil) {
+				t.Fatalf("%d reads failed, want failures: %v", failed, tc.wantErr != nil)
+			}
+		})
+	}
+}
+
+// TestLoadIntoAllocation: reading a 1 MiB range of a pack whose blocks are cached, Load
+// allocates the range and LoadInto nothing of its size.
+func TestLoadIntoAllocation(t *testing.T) {
+	b, _ := newTest(t, 6, 4, 2)
+	h := packHandle(t)
+	data := backendtest.RandomData(t, 4<<20+12345)
+	if err := b.Save(t.Context(), h, data); err != nil {
+		t.Fatal(err)
+	}
+	const off, n = 1 << 20, 1 << 20
+	dst := make([]byte, n)
+	perCall := func(load func() error) float64 {
+		if err := load(); err != nil { // warm the reader and the block cache
+			t.Fatal(err)
+		}
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		for range 8 {
+			if err := load(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.ReadMemStats(&ms1)
+		return float64(ms1.TotalAlloc-ms0.TotalAlloc) / 8
+	}
+	load := perCall(func() error { _, err := b.Load(t.Context(), h, off, n); return err })
+	into := perCall(func() error { return b.LoadInto(t.Context(), h, off, dst) })
+	if !bytes.Equal(dst, data[off:off+n]) {
+		t.Fatal("LoadInto: wrong bytes")
+	}
+	t.Logf("warm 1 MiB read: Load %.0f B, LoadInto %.0f B allocated per call", load, into)
+	if load < n || into > 64<<10 {
+		t.Errorf("allocated per call: Load %.0f B (want >= %d), LoadInto %.0f B (want < 64 KiB)", load, n, into)
+	}
+}
+
+// BenchmarkLoadPack4x2 reads 4 MiB runs (the restore's coalesced reads) of a 16 MiB pack
+// 4+2 over mem zones with Load and with LoadInto into one reused buffer: warm (blocks in
+// the block cache) and cold (a new pack reader per read, so every block is fetched from
+// the zones and verified).
+func BenchmarkLoadPack4x2(b *testing.B) {
+	be, _ := newTest(b, 6, 4, 2)
+	h := packHandle(b)
+	data := backendtest.RandomData(b, 16<<20+12345)
+	if err := be.Save(b.Context(), h, data); err != nil {
+		b.Fatal(err)
+	}
+	const run = 4 << 20
+	dst := make([]byte, run)
+	for _, cold := range []bool{false, true} {
+		for _, into := range []bool{false, true} {
+			name := map[bool]string{false: "warm", true: "cold"}[cold] + "/" + map[bool]string{false: "Load", true: "LoadInto"}[into]
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(run)
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					if cold {
+						be.readers.drop(h.Name)
+					}
+					off := int64(i%4) * run
+					var err error
+					if into {
+						err = be.LoadInto(b.Context(), h, off, dst)
+					} else {
+						_, err = be.Load(b.Context(), h, off, run)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
