@@ -111,6 +111,19 @@ type LoaderInto interface {
 	LoadInto(ctx context.Context, h backend.Handle, offset int64, dst []byte) error
 }
 
+// Prefetcher is an optional Backend extension: Prefetch hints that [offset, offset+length)
+// of h will be read soon, so the backend can start reading it (the local backend asks the
+// kernel to read it into the page cache). It never fails; the real read reports errors.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, h backend.Handle, offset, length int64)
+}
+
+// prefetchJobs is how many planned jobs a restore announces to a Prefetcher ahead of its
+// workers: up to prefetchJobs × maxRunBytes of pack data is read ahead (into the page cache,
+// not the process's memory). Workers reading cold pack files one 4 MiB run at a time spent
+// ~40% of their time waiting in pread (1 GiB restore, trace).
+const prefetchJobs = 16
+
 // maxRunBytes caps the sealed bytes one Restore worker reads with a single backend request
 // (adjacent blobs of one pack, in volume order). A worker keeps its read and plaintext
 // buffers between jobs up to these sizes; a larger one (a blob above the cap, a chunk above
@@ -302,10 +315,19 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 	// their garbage (dropped oversized buffers) from doubling the heap.
 	defer tightenGC()()
 	g, gctx := errgroup.WithContext(ctx)
+	pf, _ := r.be.(Prefetcher)
 	jobs := make(chan restoreJob, workers)
+	if pf != nil {
+		jobs = make(chan restoreJob, prefetchJobs)
+	}
 	g.Go(func() error {
 		defer close(jobs)
 		return rr.planJobs(gctx, opts.Sparse, func(j restoreJob) error {
+			if pf != nil && j.locs != nil {
+				first, last := j.locs[0], j.locs[len(j.locs)-1]
+				pf.Prefetch(gctx, backend.Handle{Type: backend.Pack, Name: first.Pack.String()},
+					int64(first.Offset), int64(last.Offset+uint64(last.Length)-first.Offset))
+			}
 			select {
 			case jobs <- j:
 				return nil

@@ -3,6 +3,7 @@ package repo
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -169,5 +170,52 @@ func TestRestoreWorkerTrim(t *testing.T) {
 				t.Errorf("after trim: sealed kept %v, plain kept %v", w.sealed != nil, w.plain != nil)
 			}
 		})
+	}
+}
+
+// prefetchRecorder records the ranges announced with Prefetch and those read with LoadInto.
+type prefetchRecorder struct {
+	backend.Backend
+	mu         sync.Mutex
+	announced  map[string]int // "pack@off+len" → times announced
+	unannounce []string       // reads of pack ranges never announced before
+	reads      int
+}
+
+func (p *prefetchRecorder) Prefetch(_ context.Context, h backend.Handle, off, n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.announced[fmt.Sprintf("%s@%d+%d", h.Name, off, n)]++
+}
+
+func (p *prefetchRecorder) LoadInto(ctx context.Context, h backend.Handle, off int64, dst []byte) error {
+	if h.Type == backend.Pack {
+		key := fmt.Sprintf("%s@%d+%d", h.Name, off, len(dst))
+		p.mu.Lock()
+		p.reads++
+		if p.announced[key] == 0 {
+			p.unannounce = append(p.unannounce, key)
+		}
+		p.mu.Unlock()
+	}
+	return p.Backend.(LoaderInto).LoadInto(ctx, h, off, dst)
+}
+
+// TestRestorePrefetches: with a Prefetcher backend, every pack range a restore reads was
+// announced before it was read.
+func TestRestorePrefetches(t *testing.T) {
+	vol := mixedVolume(10<<20, 23)
+	pr := &prefetchRecorder{Backend: mem.New("m"), announced: map[string]int{}}
+	r := newRepoOn(t, pr)
+	s := backupBytes(t, r, vol, "v")
+	w := &memWriterAt{buf: make([]byte, len(vol))}
+	if err := r.Restore(context.Background(), s.ID, w, RestoreOptions{Sparse: true}); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	if !bytes.Equal(w.buf, vol) {
+		t.Fatal("restored volume differs")
+	}
+	if pr.reads == 0 || len(pr.unannounce) > 0 {
+		t.Fatalf("%d pack reads, %d not announced first: %v", pr.reads, len(pr.unannounce), pr.unannounce)
 	}
 }

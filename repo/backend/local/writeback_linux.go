@@ -19,3 +19,13 @@ func startWriteback(f *os.File, off, n int64) {
 	}
 	_ = rc.Control(func(fd uintptr) { _ = unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE) })
 }
+
+// adviseWillNeed starts reading [off, off+n) of f into the page cache
+// (POSIX_FADV_WILLNEED). Advisory: errors are ignored.
+func adviseWillNeed(f *os.File, off, n int64) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) { _ = unix.Fadvise(int(fd), off, n, unix.FADV_WILLNEED) })
+}

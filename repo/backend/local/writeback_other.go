@@ -6,3 +6,6 @@ import "os"
 
 // startWriteback does nothing where sync_file_range is not available.
 func startWriteback(*os.File, int64, int64) {}
+
+// adviseWillNeed does nothing where posix_fadvise is not available.
+func adviseWillNeed(*os.File, int64, int64) {}

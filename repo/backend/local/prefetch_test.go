@@ -1,0 +1,72 @@
+//go:build linux
+
+package local_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/cairnbackup/cairn/repo/backend"
+	"github.com/cairnbackup/cairn/repo/backend/local"
+)
+
+// cachedPages returns how many pages of path are in the page cache (cachestat(2)).
+func cachedPages(t *testing.T, path string) uint64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var st unix.Cachestat_t
+	if err := unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{}, &st, 0); err != nil {
+		t.Skipf("cachestat(2) unavailable: %v", err)
+	}
+	return st.Cache
+}
+
+// TestPrefetch: Prefetch reads the announced range of a cold object into the page cache, and
+// ignores what it cannot prefetch (missing objects, bad handles and ranges).
+func TestPrefetch(t *testing.T) {
+	ctx := context.Background()
+	b, err := local.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := backend.Handle{Type: backend.Pack, Name: "ab12cd34"}
+	if err := b.Save(ctx, h, make([]byte, 4<<20)); err != nil {
+		t.Fatal(err)
+	}
+	path := b.Path(h)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if n := cachedPages(t, path); n > 16 {
+		t.Skipf("could not evict the object from the page cache (%d pages stay)", n)
+	}
+	b.Prefetch(ctx, h, 1<<20, 2<<20)
+	if n := cachedPages(t, path); n < 256 {
+		t.Fatalf("%d pages cached after prefetching 2 MiB", n)
+	}
+	for _, tc := range []struct {
+		name   string
+		h      backend.Handle
+		off, n int64
+	}{
+		{"missing", backend.Handle{Type: backend.Pack, Name: "ffff0000"}, 0, 10},
+		{"bad name", backend.Handle{Type: backend.Pack, Name: "../x"}, 0, 10},
+		{"negative offset", h, -1, 10},
+		{"empty", h, 0, 0},
+		{"past the end", h, 8 << 20, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) { b.Prefetch(ctx, tc.h, tc.off, tc.n) })
+	}
+}
