@@ -61,7 +61,12 @@
 // reused buffers of ReadSize (2 MiB): regular files and block devices with
 // up to three concurrent positioned reads (pread) and POSIX_FADV_SEQUENTIAL,
 // pipes and other streams with one goroutine filling a second buffer; other
-// readers synchronously into one buffer. Holes are never read. Close stops
+// readers synchronously into one buffer. Holes are never read. On Linux the
+// positioned reads bypass the page cache (O_DIRECT through a second
+// descriptor, into 4 KiB-aligned buffers) when the file offset is aligned and
+// the range is not mostly cached already (cachestat(2)); a filesystem that
+// refuses O_DIRECT is read through the page cache, and SplitStats.DirectBytes
+// counts what was read directly (docs/DECISIONS.md §16). Close stops
 // the read-ahead of an abandoned stream. The rabin Chunker keeps a 512 KiB buffer, the fastcdc
 // Chunker a 32 KiB carry buffer: it reads chunk bytes straight into the
 // caller's buffer and scans them while they are in cache, carrying what it read

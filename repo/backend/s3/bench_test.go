@@ -29,6 +29,9 @@ func BenchmarkS3Save16MiB(b *testing.B) {
 	}
 }
 
+// BenchmarkS3Load reads whole objects and ranges with Load, and the ranges with LoadInto
+// into one reused buffer: compare allocs/op and B/op (a LoadInto allocates no buffer of the
+// range's size).
 func BenchmarkS3Load(b *testing.B) {
 	srv := miniotest.Start(b, 1)[0]
 	be := open(b, testConfig(b, srv))
@@ -39,49 +42,30 @@ func BenchmarkS3Load(b *testing.B) {
 	for _, bc := range []struct {
 		name           string
 		offset, length int64
+		into           bool
 	}{
-		{"16MiB", 0, 0},
-		{"range1MiB", 5 << 20, 1 << 20},
-		{"range4KiB", 7 << 20, 4 << 10},
+		{"16MiB", 0, 0, false},
+		{"range1MiB", 5 << 20, 1 << 20, false},
+		{"range4KiB", 7 << 20, 4 << 10, false},
+		{"into/range1MiB", 5 << 20, 1 << 20, true},
+		{"into/range4KiB", 7 << 20, 4 << 10, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			n := bc.length
 			if n == 0 {
 				n = benchSize
 			}
+			dst := make([]byte, bc.length)
 			b.SetBytes(n)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := be.Load(b.Context(), h, bc.offset, bc.length); err != nil {
-					b.Fatal(err)
+				var err error
+				if bc.into {
+					err = be.LoadInto(b.Context(), h, bc.offset, dst)
+				} else {
+					_, err = be.Load(b.Context(), h, bc.offset, bc.length)
 				}
-			}
-		})
-	}
-}
-
-// BenchmarkS3LoadInto reads the ranges of BenchmarkS3Load into one reused buffer: compare
-// allocs/op and B/op with BenchmarkS3Load (a range read allocates no buffer of its size).
-func BenchmarkS3LoadInto(b *testing.B) {
-	srv := miniotest.Start(b, 1)[0]
-	be := open(b, testConfig(b, srv))
-	h := backend.Handle{Type: backend.Pack, Name: backendtest.RandomName(b)}
-	if err := be.Save(b.Context(), h, backendtest.RandomData(b, benchSize)); err != nil {
-		b.Fatal(err)
-	}
-	for _, bc := range []struct {
-		name           string
-		offset, length int64
-	}{
-		{"range1MiB", 5 << 20, 1 << 20},
-		{"range4KiB", 7 << 20, 4 << 10},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			dst := make([]byte, bc.length)
-			b.SetBytes(bc.length)
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := be.LoadInto(b.Context(), h, bc.offset, dst); err != nil {
+				if err != nil {
 					b.Fatal(err)
 				}
 			}

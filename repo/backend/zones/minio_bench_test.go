@@ -141,27 +141,9 @@ func BenchmarkLoadPackMinIO(b *testing.B) {
 	if err := be.Save(b.Context(), h, backendtest.RandomData(b, 16<<20+12345)); err != nil {
 		b.Fatal(err)
 	}
-	const run = 4 << 20
-	dst := make([]byte, run)
 	for _, into := range []bool{false, true} {
 		b.Run(map[bool]string{false: "Load", true: "LoadInto"}[into], func(b *testing.B) {
-			b.SetBytes(run)
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if i%4 == 0 {
-					be.readers.drop(h.Name) // a new reader: every block is fetched once
-				}
-				off := int64(i%4) * run
-				var err error
-				if into {
-					err = be.LoadInto(b.Context(), h, off, dst)
-				} else {
-					_, err = be.Load(b.Context(), h, off, run)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchLoadRuns(b, be, h, into, 4) // a new reader per pass: every block is fetched once
 		})
 	}
 }
