@@ -72,9 +72,6 @@ func (a *app) runBackup(ctx context.Context, path string, opts repo.BackupOption
 	if src.stdin {
 		a.StdinIsData = true
 	}
-	if f, ok := src.r.(*os.File); ok && !src.stdin && src.size > 0 {
-		prefetch(f, src.size) // overlap the first reads with the key derivation
-	}
 	r, err := a.OpenRepo(ctx)
 	if err != nil {
 		return err
