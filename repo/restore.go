@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -310,6 +311,7 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 	stop := rr.startProgress(ctx, opts, start)
 	defer stop()
 	wb := newWriteBehind(dst)
+	out := serializeFileWrites(dst)
 	workers := 2 * runtime.GOMAXPROCS(0)
 	// Workers' buffers are pointer-free and reused, so a tight GOGC costs little and keeps
 	// their garbage (dropped oversized buffers) from doubling the heap.
@@ -340,7 +342,7 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 		g.Go(func() error {
 			var w restoreWorker
 			for j := range jobs {
-				if err := rr.runJob(gctx, dst, j, &w, wb); err != nil {
+				if err := rr.runJob(gctx, out, j, &w, wb); err != nil {
 					return err
 				}
 				w.trim()
@@ -359,6 +361,33 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 		}
 	}
 	return nil
+}
+
+// serialWriter makes the WriteAt calls on a regular file one at a time.
+type serialWriter struct {
+	mu sync.Mutex
+	w  io.WriterAt
+}
+
+func (s *serialWriter) WriteAt(p []byte, off int64) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.WriteAt(p, off)
+}
+
+// serializeFileWrites returns dst, wrapped in a serialWriter when it is a regular file. Local
+// filesystems (ext4, XFS) hold the inode lock exclusively for each buffered write, so the
+// restore workers' writes to one file run one at a time in the kernel anyway, and there the
+// waiters spin on the lock's owner (rwsem_spin_on_owner: 12% of all CPU samples of an 8 GiB
+// restore, perf). Waiting on a mutex they leave the CPU to the workers that decrypt and
+// decompress. Block devices take no such lock and are written concurrently.
+func serializeFileWrites(dst io.WriterAt) io.WriterAt {
+	if f, ok := dst.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			return &serialWriter{w: dst}
+		}
+	}
+	return dst
 }
 
 // runJob reads, opens and writes one job.

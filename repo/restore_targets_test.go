@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -217,5 +219,75 @@ func TestRestorePrefetches(t *testing.T) {
 	}
 	if pr.reads == 0 || len(pr.unannounce) > 0 {
 		t.Fatalf("%d pack reads, %d not announced first: %v", pr.reads, len(pr.unannounce), pr.unannounce)
+	}
+}
+
+// overlapDetector is an io.WriterAt that records whether two WriteAt calls ever overlapped.
+type overlapDetector struct {
+	active  atomic.Int32
+	overlap atomic.Bool
+}
+
+func (o *overlapDetector) WriteAt(p []byte, off int64) (int, error) {
+	if o.active.Add(1) > 1 {
+		o.overlap.Store(true)
+	}
+	for range 100 {
+		runtime.Gosched() // widen the window another writer could enter
+	}
+	o.active.Add(-1)
+	return len(p), nil
+}
+
+// TestSerializeFileWrites: restores write regular files one WriteAt at a time (the kernel
+// serializes them anyway, see serializeFileWrites) and everything else concurrently.
+func TestSerializeFileWrites(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "vol"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	mw := &memWriterAt{}
+	for _, tc := range []struct {
+		name   string
+		dst    io.WriterAt
+		serial bool
+	}{
+		{"regular file", f, true},
+		{"pipe", pw, false},
+		{"device-like writer", mw, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, serial := serializeFileWrites(tc.dst).(*serialWriter)
+			if serial != tc.serial {
+				t.Fatalf("serialized: %v, want %v", serial, tc.serial)
+			}
+		})
+	}
+
+	od := &overlapDetector{}
+	sw := &serialWriter{w: od}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 50 {
+				if _, err := sw.WriteAt([]byte{1}, int64(i*50+j)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if od.overlap.Load() {
+		t.Fatal("two WriteAt calls overlapped through a serialWriter")
 	}
 }
