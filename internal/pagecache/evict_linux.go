@@ -3,6 +3,7 @@
 package pagecache
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -28,4 +29,19 @@ func Evict(paths ...string) {
 			return nil
 		})
 	}
+}
+
+// Resident returns how many pages of the file at path are in the page cache (cachestat(2),
+// Linux 6.5 and later; an error where it is missing).
+func Resident(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var st unix.Cachestat_t
+	if err := unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{}, &st, 0); err != nil {
+		return 0, fmt.Errorf("cachestat %s: %w", path, err)
+	}
+	return int64(st.Cache), nil
 }

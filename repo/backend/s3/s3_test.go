@@ -87,6 +87,17 @@ func TestMultipart(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Load whole multipart object: %d bytes, %v", len(got), err)
 	}
+	// The same ranges, and the last byte, read with LoadInto into one reused buffer.
+	buf := make([]byte, len(data))
+	for _, r := range []struct{ off, n int }{{MinPartSize - 10, 20}, {0, len(data)}, {len(data) - 1, 1}} {
+		dst := buf[:r.n]
+		if err := b.LoadInto(t.Context(), h, int64(r.off), dst); err != nil {
+			t.Fatalf("LoadInto [%d, +%d): %v", r.off, r.n, err)
+		}
+		if !bytes.Equal(dst, data[r.off:r.off+r.n]) {
+			t.Fatalf("LoadInto [%d, +%d): wrong bytes", r.off, r.n)
+		}
+	}
 }
 
 func TestKeyLayout(t *testing.T) {
@@ -311,4 +322,9 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+func TestLoadInto(t *testing.T) {
+	srv := miniotest.Start(t, 1)[0]
+	backendtest.RunLoadInto(t, open(t, testConfig(t, srv)))
 }
