@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/cairnbackup/cairn/repo/backend"
+	"github.com/cairnbackup/cairn/repo/backend/local"
 	"github.com/cairnbackup/cairn/repo/backend/mem"
 )
 
@@ -166,7 +167,8 @@ func TestRestoreWorkerTrim(t *testing.T) {
 		{"big plain dropped", 1 << 20, maxKeptPlain + 1, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := restoreWorker{sealed: make([]byte, tc.sealed), plain: make([]byte, tc.plain)}
+			w := restoreWorker{sealed: make([]byte, tc.sealed), plain: make([]byte, tc.plain),
+				keepRun: maxRunBytes, keepPlain: maxKeptPlain}
 			w.trim()
 			if (w.sealed != nil) != tc.keepSealed || (w.plain != nil) != tc.keepPlain {
 				t.Errorf("after trim: sealed kept %v, plain kept %v", w.sealed != nil, w.plain != nil)
@@ -289,5 +291,28 @@ func TestSerializeFileWrites(t *testing.T) {
 	wg.Wait()
 	if od.overlap.Load() {
 		t.Fatal("two WriteAt calls overlapped through a serialWriter")
+	}
+}
+
+// TestRestoreRunCaps: backends that prefetch get the smaller runs, others the larger ones.
+func TestRestoreRunCaps(t *testing.T) {
+	lb, err := local.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		be         backend.Backend
+		run, plain int
+	}{
+		{"local (prefetches)", lb, prefetchedRunBytes, prefetchedRunBytes},
+		{"mem", mem.New("m"), maxRunBytes, maxKeptPlain},
+		{"prefetch recorder", &prefetchRecorder{Backend: mem.New("m")}, prefetchedRunBytes, prefetchedRunBytes},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if run, plain := runCaps(tc.be); run != tc.run || plain != tc.plain {
+				t.Fatalf("runCaps: %d, %d; want %d, %d", run, plain, tc.run, tc.plain)
+			}
+		})
 	}
 }
