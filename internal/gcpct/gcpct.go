@@ -10,34 +10,49 @@ import (
 // Off asks Hold to turn the collector off (GOGC=off) while held.
 const Off = -1
 
-var state struct {
+// holdSet is the active holds of one process-wide setting, each a value under a key of its
+// own.
+type holdSet[T any] struct {
 	sync.Mutex
-	base  int          // GOGC before the first active hold
-	holds map[*int]int // active holds and their percents
+	holds map[*int]T
+}
+
+// add registers v and applies the setting. When no hold was active, first runs before it
+// (to record what to restore). first and apply run with s locked. The returned release
+// removes v and applies again; it is idempotent.
+func (s *holdSet[T]) add(v T, first, apply func()) (release func()) {
+	s.Lock()
+	defer s.Unlock()
+	if len(s.holds) == 0 {
+		first()
+		s.holds = map[*int]T{}
+	}
+	key := new(int)
+	s.holds[key] = v
+	apply()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.Lock()
+			defer s.Unlock()
+			delete(s.holds, key)
+			apply()
+		})
+	}
+}
+
+var state struct {
+	holdSet[int]     // active holds and their percents
+	base         int // GOGC before the first active hold
 }
 
 // Hold applies percent (Off, or ≥ 0) as long as it is the strongest active request, until
 // the returned release runs; release is idempotent.
 func Hold(percent int) (release func()) {
-	state.Lock()
-	defer state.Unlock()
-	if len(state.holds) == 0 {
+	return state.add(percent, func() {
 		state.base = debug.SetGCPercent(100)
 		debug.SetGCPercent(state.base)
-		state.holds = map[*int]int{}
-	}
-	key := new(int)
-	state.holds[key] = percent
-	apply()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			state.Lock()
-			defer state.Unlock()
-			delete(state.holds, key)
-			apply()
-		})
-	}
+	}, apply)
 }
 
 // apply sets GOGC from the active holds; state is locked.
@@ -63,10 +78,9 @@ func apply() {
 }
 
 var memState struct {
-	sync.Mutex
-	prev   int64          // memory limit before the first active hold
-	base   int64          // Go memory in use when the first hold arrived
-	extras map[*int]int64 // active holds and their allowances
+	holdSet[int64]       // active holds and their allowances
+	prev           int64 // memory limit before the first active hold
+	base           int64 // Go memory in use when the first hold arrived
 }
 
 // HoldMemory sets a soft memory limit (debug.SetMemoryLimit) of the Go memory in use now
@@ -76,35 +90,20 @@ var memState struct {
 // letting a long run's heap fragmentation raise the process's footprint. A limit the process
 // already had is never raised. Call it after a collection, when the in-use figure is small.
 func HoldMemory(extra int64) (release func()) {
-	memState.Lock()
-	defer memState.Unlock()
-	if len(memState.extras) == 0 {
+	return memState.add(extra, func() {
 		memState.prev = debug.SetMemoryLimit(-1)
 		memState.base = inUse()
-		memState.extras = map[*int]int64{}
-	}
-	key := new(int)
-	memState.extras[key] = extra
-	applyMemory()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			memState.Lock()
-			defer memState.Unlock()
-			delete(memState.extras, key)
-			applyMemory()
-		})
-	}
+	}, applyMemory)
 }
 
 // applyMemory sets the memory limit from the active holds; memState is locked.
 func applyMemory() {
-	if len(memState.extras) == 0 {
+	if len(memState.holds) == 0 {
 		debug.SetMemoryLimit(memState.prev)
 		return
 	}
 	limit := memState.base
-	for _, e := range memState.extras {
+	for _, e := range memState.holds {
 		if e > math.MaxInt64-limit {
 			limit = math.MaxInt64
 			break
