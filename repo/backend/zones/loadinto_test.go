@@ -38,11 +38,7 @@ func TestLoadInto(t *testing.T) {
 // reader, so neither is served by the other's cached blocks).
 func TestLoadIntoDegraded(t *testing.T) {
 	b, mems := newTest(t, 6, 4, 2)
-	h := packHandle(t)
-	data := backendtest.RandomData(t, 100_003)
-	if err := b.Save(t.Context(), h, data); err != nil {
-		t.Fatal(err)
-	}
+	h, data := savePack(t, b, 100_003)
 	src := b.source(h.Name)
 	tests := []struct {
 		name    string
@@ -113,11 +109,7 @@ func TestLoadIntoDegraded(t *testing.T) {
 // allocates the range and LoadInto nothing of its size.
 func TestLoadIntoAllocation(t *testing.T) {
 	b, _ := newTest(t, 6, 4, 2)
-	h := packHandle(t)
-	data := backendtest.RandomData(t, 4<<20+12345)
-	if err := b.Save(t.Context(), h, data); err != nil {
-		t.Fatal(err)
-	}
+	h, data := savePack(t, b, 4<<20+12345)
 	const off, n = 1 << 20, 1 << 20
 	dst := make([]byte, n)
 	perCall := func(load func() error) float64 {
@@ -151,11 +143,7 @@ func TestLoadIntoAllocation(t *testing.T) {
 // the zones and verified).
 func BenchmarkLoadPack4x2(b *testing.B) {
 	be, _ := newTest(b, 6, 4, 2)
-	h := packHandle(b)
-	data := backendtest.RandomData(b, 16<<20+12345)
-	if err := be.Save(b.Context(), h, data); err != nil {
-		b.Fatal(err)
-	}
+	h, _ := savePack(b, be, 16<<20+12345)
 	for _, cold := range []bool{false, true} {
 		for _, into := range []bool{false, true} {
 			name := map[bool]string{false: "warm", true: "cold"}[cold] + "/" + map[bool]string{false: "Load", true: "LoadInto"}[into]

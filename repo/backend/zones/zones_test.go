@@ -55,6 +55,17 @@ func packHandle(t testing.TB) backend.Handle {
 	return backend.Handle{Type: backend.Pack, Name: backendtest.RandomName(t)}
 }
 
+// savePack saves a new pack of n random bytes to b and returns its handle and content.
+func savePack(t testing.TB, b *Backend, n int) (backend.Handle, []byte) {
+	t.Helper()
+	h := packHandle(t)
+	data := backendtest.RandomData(t, n)
+	if err := b.Save(t.Context(), h, data); err != nil {
+		t.Fatal(err)
+	}
+	return h, data
+}
+
 func TestZonesDownAtRead(t *testing.T) {
 	b, mems := newTest(t, 6, 4, 2)
 	h := packHandle(t)
