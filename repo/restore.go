@@ -338,10 +338,11 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 	defer tightenGC()()
 	g, gctx := errgroup.WithContext(ctx)
 	pf, _ := r.be.(Prefetcher)
-	jobs := make(chan restoreJob, workers)
+	queued := workers
 	if pf != nil {
-		jobs = make(chan restoreJob, prefetchJobs)
+		queued = prefetchJobs // announced, waiting for a worker
 	}
+	jobs := make(chan restoreJob, queued)
 	g.Go(func() error {
 		defer close(jobs)
 		return rr.planJobs(gctx, opts.Sparse, func(j restoreJob) error {
