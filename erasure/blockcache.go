@@ -7,8 +7,9 @@ import (
 )
 
 // DefaultBlockCache is the default byte budget of a Coder's cache of verified data-shard
-// blocks (see WithBlockCache).
-const DefaultBlockCache = 32 << 20
+// blocks (see WithBlockCache): eight 1 MiB blocks, room for the boundary blocks of a few
+// concurrent reads.
+const DefaultBlockCache = 8 << 20
 
 // blockKey names one block of one data shard as seen by one PackReader. Blocks are cut at
 // the reader's geometry block size; the reader ID keeps readers apart, so a block is only
@@ -144,15 +145,22 @@ func (p *PackReader) readSegmentCached(ctx context.Context, seg segment, g *Shar
 			if !own[b-first] {
 				continue
 			}
-			var blk []byte
+			var keep []byte
 			if err == nil {
-				blk = data[b*bs-lo*bs : blockEnd(b)-lo*bs]
-				if lo != hi { // own array per block, so the budget counts what is held
-					blk = append([]byte(nil), blk...)
-				}
+				blk := data[b*bs-lo*bs : blockEnd(b)-lo*bs]
 				put(b, blk)
+				// Only a block this read used part of is kept: reads in pack order (a
+				// restore) need it again for the neighbouring range, while a block the read
+				// covered whole is not read again, and keeping it would only push the
+				// boundary blocks out.
+				if b*bs < seg.off || blockEnd(b) > seg.off+seg.n {
+					keep = blk
+					if lo != hi { // own array per block, so the budget counts what is held
+						keep = append([]byte(nil), blk...)
+					}
+				}
 			}
-			p.cache.land(blockKey{p.id, seg.shard, b}, blk)
+			p.cache.land(blockKey{p.id, seg.shard, b}, keep)
 		}
 		if err != nil {
 			return err

@@ -301,3 +301,38 @@ func TestBlockCacheWaiters(t *testing.T) {
 		t.Fatalf("read after failed claim: %v", err)
 	}
 }
+
+// TestBlockCacheKeepsBoundaryBlocks: the cache keeps only the blocks a read used part of
+// (the ones a neighbouring read needs again), not those it covered whole.
+func TestBlockCacheKeepsBoundaryBlocks(t *testing.T) {
+	const bs = 4096
+	cases := []struct {
+		name       string
+		off, n     int64
+		wantBlocks int
+	}{
+		{"whole blocks", 0, 3 * bs, 0},
+		{"one whole block", bs, bs, 0},
+		{"unaligned both ends", 100, 3 * bs, 2},
+		{"unaligned start", 100, 3*bs - 100, 1},
+		{"unaligned end", bs, 2*bs + 7, 1},
+		{"inside one block", 10, 20, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustCoder(t, Layout{4, 1}, WithBlockSize(bs), WithBlockCache(1<<20))
+			pack, id := testPack(4*8*bs, 25), testID(25) // 8 blocks per shard
+			p, err := c.NewPackReader(newMemSource(mustEncode(t, c, id, pack), nil), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.ReadRange(t.Context(), tc.off, tc.n)
+			if err != nil || !bytes.Equal(got, pack[tc.off:tc.off+tc.n]) {
+				t.Fatalf("ReadRange: %v", err)
+			}
+			if _, blocks := c.cache.stats(); blocks != tc.wantBlocks {
+				t.Fatalf("cache holds %d blocks, want %d", blocks, tc.wantBlocks)
+			}
+		})
+	}
+}

@@ -93,8 +93,9 @@
 //     for a range crossing a block boundary) unless they are cached; WithBlockSize trades
 //     footer size for less read amplification of random reads. Readers honour the block
 //     size recorded in each footer.
-//   - The block cache holds at most its budget (DefaultBlockCache, 32 MiB, per Coder,
-//     whatever the number of open PackReaders) plus the blocks of reads in flight; blocks
+//   - The block cache holds at most its budget (DefaultBlockCache, 8 MiB, per Coder,
+//     whatever the number of open PackReaders) plus the blocks of reads in flight, and
+//     keeps only blocks a read used part of (a block read whole is not kept); blocks
 //     larger than the budget are never cached. When more packs are read at once than the
 //     budget has blocks for, blocks are evicted before reuse and reads fall back to
 //     fetching them again (correct, just amplified). A cached block stays valid for the

@@ -14,11 +14,11 @@ import (
 // read, and stop retrying a failed shard. A shard marked failed stays failed for the
 // reader's lifetime; open a new PackReader to retry it. Safe for concurrent use.
 //
-// Verified data-shard blocks (and blocks reconstructed from verified ranges) are kept in
-// the Coder's block cache (WithBlockCache; DefaultBlockCache = 32 MiB shared by all the
-// Coder's readers, LRU), and a block another ReadRange of this reader is fetching is waited
-// for, not fetched again: reading a pack's blobs in order, even from several goroutines,
-// fetches and hashes each data block once. Memory: at most the cache budget per Coder,
+// Verified data-shard blocks that a read used only part of (and such blocks reconstructed
+// from verified ranges) are kept in the Coder's block cache (WithBlockCache;
+// DefaultBlockCache = 8 MiB shared by all the Coder's readers, LRU), and a block another
+// ReadRange of this reader is fetching is waited for, not fetched again: reading a pack's
+// blobs in order, even from several goroutines, fetches and hashes each data block once. Memory: at most the cache budget per Coder,
 // plus the blocks of the reads in flight; a reader holds nothing once its blocks are
 // evicted.
 type PackReader struct {
