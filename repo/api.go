@@ -23,13 +23,19 @@ type InitOptions struct {
 	Compression string            // "fastest" (default), "default", "better", "off"
 	KDF         *crypto.KDFParams // nil: crypto.DefaultKDFParams()
 	CacheDir    string            // "" : DefaultCacheDir(); "off": no persistent cache
+	SpoolDir    string            // see OpenOptions.SpoolDir
 	Logger      *slog.Logger      // nil: slog.Default()
 }
 
 // OpenOptions configure opening an existing repository.
 type OpenOptions struct {
 	Password []byte
-	CacheDir string       // "" : DefaultCacheDir(); "off": no persistent cache
+	CacheDir string // "" : DefaultCacheDir(); "off": no persistent cache
+	// SpoolDir is where packs bound for an object store (s3, zones) are staged, as
+	// anonymous files, before their upload; "": "spool" in the cache directory, or the
+	// system's temporary directory without one. If no file can be created there, packs
+	// are buffered in memory.
+	SpoolDir string
 	Logger   *slog.Logger // nil: slog.Default()
 }
 

@@ -61,8 +61,9 @@ type upload struct {
 // splitter's read buffer (chunk.ReadSize, or chunk.ReadBufferBytes reading a file ahead) +
 // the chunker's scan buffer + the in-flight budget + a free list of at most workers more
 // chunk buffers + one zstd encoder per worker, whatever the volume size. Packs are streamed to
-// a local backend (no pack buffer); other backends hold one pack filling plus one per
-// uploader, of PackSize+packSlack each.
+// a local backend, and to object stores and zones through a spool file (spool.go), so no pack
+// buffer exists; other backends (mem, or when no spool file can be created) hold one pack
+// filling plus one per uploader, of PackSize+packSlack each.
 const (
 	// inflightExtraChunks is how many standard chunk buffers beyond one per worker the
 	// budget holds: one being split and one at the packer. A maximum-sized chunk takes the
@@ -72,8 +73,8 @@ const (
 	// the fsync and rename) concurrently while the next one fills. One at a time keeps up with
 	// a local disk (measured with BenchmarkBackupMixed). Object stores answer each PUT after a
 	// round trip, so two overlap. A zones backend already uploads a pack's k+m shards in
-	// parallel: one pack at a time ran as fast as two over six MinIO servers and peaked 25
-	// MiB lower.
+	// parallel: one pack at a time ran as fast as two over six MinIO servers, buffered (25
+	// MiB lower peak) and spooled alike.
 	localUploaders  = 1
 	remoteUploaders = 2
 	zonesUploaders  = 1
@@ -258,7 +259,7 @@ func (r *Repository) newBackupRun(cache *index.Cache, excluded map[ids.ID]struct
 		// workers before their chunk buffer is returned.
 		bufs:      bufList{maxBytes: int(budget + int64(workers)*bufSize), size: int(bufSize)},
 		packBufs:  make(chan []byte, up+1),
-		streamer:  streamerFor(r.be),
+		streamer:  r.streamer(),
 		uploaders: up,
 		// See packSlack: a pack buffer never regrows.
 		packCap: r.cfg.PackSize + packSlack,

@@ -38,7 +38,7 @@ func (w *blobWriter) add(ctx context.Context, t index.BlobType, id ids.ID, rawLe
 	if w.pb == nil {
 		var pb *packBuilder
 		var err error
-		if ps := streamerFor(w.r.be); ps != nil {
+		if ps := w.r.streamer(); ps != nil {
 			pb, err = w.r.newPackStream(ctx, ps)
 		} else {
 			pb, err = w.r.newPackBuilder(make([]byte, 0, w.r.cfg.PackSize+len(payload)+64<<10))

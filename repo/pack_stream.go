@@ -20,8 +20,8 @@ type packWriter interface {
 }
 
 // packStreamer is implemented by backends that can take a pack as a stream, so a backup holds
-// no pack in memory. Backends without it (object stores, zones, mem) get whole packs through
-// Save.
+// no pack in memory. Object stores and zones are streamed through a spool file (spool.go);
+// other backends (mem) get whole packs through Save.
 type packStreamer interface {
 	CreatePack(ctx context.Context) (packWriter, error)
 }
@@ -37,13 +37,27 @@ func (l localStreamer) CreatePack(ctx context.Context) (packWriter, error) {
 	return f, nil
 }
 
-// streamerFor returns how to stream packs to be, or nil to buffer them.
+// streamerFor returns how to stream packs straight into be, or nil.
 func streamerFor(be backend.Backend) packStreamer {
 	switch b := be.(type) {
 	case packStreamer:
 		return b
 	case *local.Backend:
 		return localStreamer{b}
+	}
+	return nil
+}
+
+// streamer returns how this repository's backups stream packs, or nil to buffer them:
+// straight into the backend (streamerFor), or through a spool file for a fileSaver.
+func (r *Repository) streamer() packStreamer {
+	if ps := streamerFor(r.be); ps != nil {
+		return ps
+	}
+	if fs, ok := r.be.(fileSaver); ok {
+		if dir, ok := r.spoolDir(); ok {
+			return spoolStreamer{be: fs, dir: dir}
+		}
 	}
 	return nil
 }

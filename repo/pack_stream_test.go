@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -183,24 +184,36 @@ func TestBackupStreamedAndBuffered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	zb, _ := zonesOnMem(t)
 	tests := []struct {
-		name   string
-		be     backend.Backend
-		stream bool
+		name string
+		be   backend.Backend
+		want string // how packs travel: "stream", "spool" or "buffer"
 	}{
-		{"local streams", lb, true},
-		{"mem buffers", mem.New("m"), false},
+		{"local streams", lb, "stream"},
+		{"zones spools", zb, "spool"},
+		{"mem buffers", mem.New("m"), "buffer"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := streamerFor(tc.be) != nil; got != tc.stream {
-				t.Fatalf("streams %v, want %v", got, tc.stream)
-			}
+			spoolDir := t.TempDir()
+			opts := opts
+			opts.SpoolDir = spoolDir
 			r, err := InitWith(ctx, tc.be, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer r.Close()
+			got := "buffer"
+			switch r.streamer().(type) {
+			case localStreamer:
+				got = "stream"
+			case spoolStreamer:
+				got = "spool"
+			}
+			if got != tc.want {
+				t.Fatalf("packs %s, want %s", got, tc.want)
+			}
 			snap, err := r.Backup(ctx, bytes.NewReader(vol), BackupOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -230,6 +243,9 @@ func TestBackupStreamedAndBuffered(t *testing.T) {
 			if total != snap.Stats.StoredBytes || packs != snap.Stats.Packs {
 				t.Errorf("stats: %d packs, %d bytes stored; backend has %d packs, %d bytes",
 					snap.Stats.Packs, snap.Stats.StoredBytes, packs, total)
+			}
+			if left, err := os.ReadDir(spoolDir); err != nil || len(left) > 0 {
+				t.Errorf("spool directory after the backup: %v %v", left, err)
 			}
 		})
 	}

@@ -74,6 +74,7 @@ type Repository struct {
 	log   *slog.Logger
 
 	cacheDir string // "" means a private temporary cache
+	spool    string // SpoolDir option; "": see spoolDir
 	cacheMu  sync.Mutex
 	cache    *index.Cache
 
@@ -141,7 +142,7 @@ func initWith(ctx context.Context, be backend.Backend, cfg Config, opts InitOpti
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
-	r := &Repository{be: be, key: key, cfg: cfg, comp: comp, log: logger(opts.Logger), cacheDir: cacheDirOpt(opts.CacheDir)}
+	r := &Repository{be: be, key: key, cfg: cfg, comp: comp, log: logger(opts.Logger), cacheDir: cacheDirOpt(opts.CacheDir), spool: opts.SpoolDir}
 	kdf := crypto.DefaultKDFParams()
 	if opts.KDF != nil {
 		kdf = *opts.KDF
@@ -250,7 +251,7 @@ func open(ctx context.Context, be backend.Backend, opts OpenOptions) (*Repositor
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", loc, err)
 	}
-	r := &Repository{be: be, key: key, keyID: keyID, log: logger(opts.Logger), cacheDir: cacheDirOpt(opts.CacheDir)}
+	r := &Repository{be: be, key: key, keyID: keyID, log: logger(opts.Logger), cacheDir: cacheDirOpt(opts.CacheDir), spool: opts.SpoolDir}
 	r.comp, err = newCompressor("off")
 	if err != nil {
 		return nil, err

@@ -5,30 +5,40 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/cairnbackup/cairn/internal/sections"
 )
 
 // errBodyClosed is what a request body read after its PUT returned gets.
 var errBodyClosed = errors.New("s3: request body read after the upload returned")
 
-// partsReader is the request body of a PUT: the concatenation of parts, read in place. It
-// is an io.ReadSeeker (minio-go retries by seeking to 0) and an io.ReaderAt (minio-go then
-// reads a section of it instead of buffering). After Close every read fails, so memory the
-// caller reuses once Save returns is never read by a transport goroutine still draining the
-// body of a failed request.
+// partsReader is the request body of a PUT: size bytes of src, read in place (src is
+// typically a sections.Reader joining the caller's parts). It is an io.ReadSeeker (minio-go
+// retries by seeking to 0) and an io.ReaderAt (minio-go then reads a section of it instead
+// of buffering). After Close every read fails, so memory the caller reuses once Save
+// returns is never read by a transport goroutine still draining the body of a failed
+// request.
 type partsReader struct {
 	mu     sync.Mutex
-	parts  [][]byte
+	src    io.ReaderAt
 	size   int64
 	off    int64
 	closed bool
 }
 
+// newPartsReader returns the body of the concatenation of parts.
 func newPartsReader(parts [][]byte) *partsReader {
-	r := &partsReader{parts: parts}
-	for _, p := range parts {
-		r.size += int64(len(p))
+	ps := make([]sections.Part, len(parts))
+	for i, p := range parts {
+		ps[i] = sections.Bytes(p)
 	}
-	return r
+	s := sections.New(ps...)
+	return &partsReader{src: s, size: s.Size()}
+}
+
+// newBodyReader returns the body of size bytes of src.
+func newBodyReader(src io.ReaderAt, size int64) *partsReader {
+	return &partsReader{src: src, size: size}
 }
 
 // Size returns the total length of the parts.
@@ -56,28 +66,30 @@ func (r *partsReader) ReadAt(p []byte, off int64) (int, error) {
 	return r.readAt(p, off)
 }
 
-// readAt copies from offset off; io.EOF when p is not filled. Called with mu held.
+// readAt reads from offset off, within size; io.EOF when p is not filled. Called with mu
+// held.
 func (r *partsReader) readAt(p []byte, off int64) (int, error) {
 	if r.closed {
 		return 0, errBodyClosed
 	}
-	n := 0
-	for _, part := range r.parts {
-		if n == len(p) {
-			break
-		}
-		if off >= int64(len(part)) {
-			off -= int64(len(part))
-			continue
-		}
-		c := copy(p[n:], part[off:])
-		n += c
-		off = 0
+	if off >= r.size {
+		return 0, io.EOF
 	}
-	if n < len(p) {
-		return n, io.EOF
+	short := false
+	if rest := r.size - off; int64(len(p)) > rest {
+		p, short = p[:rest], true
 	}
-	return n, nil
+	n, err := r.src.ReadAt(p, off)
+	if n == len(p) && (err == nil || err == io.EOF) {
+		if short {
+			return n, io.EOF
+		}
+		return n, nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
 }
 
 // Seek implements io.Seeker.

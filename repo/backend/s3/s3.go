@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -151,23 +152,39 @@ func (b *Backend) Key(h backend.Handle) string {
 // makes the object visible only when the upload completes, so Save is atomic. data is
 // not read once Save has returned.
 func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
-	return b.put(ctx, "save", h, [][]byte{data}, false)
+	return b.put(ctx, "save", h, newPartsReader([][]byte{data}), false)
 }
 
 // SaveParts is Save of the concatenation of parts, without joining them in memory (the
 // zones backend uploads a shard payload and its footer this way). The parts are not read
 // once SaveParts has returned.
 func (b *Backend) SaveParts(ctx context.Context, h backend.Handle, parts [][]byte) error {
-	return b.put(ctx, "save", h, parts, false)
+	return b.put(ctx, "save", h, newPartsReader(parts), false)
+}
+
+// SaveReaderAt is Save of the size bytes of r, read in place (a spooled pack file, a
+// shard object over one): nothing is buffered. r is not read once SaveReaderAt has
+// returned.
+func (b *Backend) SaveReaderAt(ctx context.Context, h backend.Handle, r io.ReaderAt, size int64) error {
+	if size < 0 {
+		return fmt.Errorf("s3 save %s: negative size %d", h, size)
+	}
+	return b.put(ctx, "save", h, newBodyReader(r, size), false)
+}
+
+// SaveFile stores the size bytes at the start of f under h, like Save; the repository
+// calls it for a pack it spooled to a file.
+func (b *Backend) SaveFile(ctx context.Context, h backend.Handle, f *os.File, size int64) error {
+	return b.SaveReaderAt(ctx, h, f, size)
 }
 
 // SaveNew stores data under h with a conditional PUT (If-None-Match: *); if h exists the
 // error wraps backend.ErrExists.
 func (b *Backend) SaveNew(ctx context.Context, h backend.Handle, data []byte) error {
-	return b.put(ctx, "save new", h, [][]byte{data}, true)
+	return b.put(ctx, "save new", h, newPartsReader([][]byte{data}), true)
 }
 
-func (b *Backend) put(ctx context.Context, op string, h backend.Handle, parts [][]byte, onlyNew bool) error {
+func (b *Backend) put(ctx context.Context, op string, h backend.Handle, body *partsReader, onlyNew bool) error {
 	if err := h.Validate(); err != nil {
 		return fmt.Errorf("s3 %s: %w", op, err)
 	}
@@ -192,7 +209,6 @@ func (b *Backend) put(ctx context.Context, op string, h backend.Handle, parts []
 	// single PUT streams it from the caller's memory and a multipart upload reads its parts
 	// in place: nothing is buffered. It is closed on return, because net/http may still
 	// read a request body after the round trip failed.
-	body := newPartsReader(parts)
 	defer body.Close()
 	_, err := b.client.PutObject(w.ctx, b.cfg.Bucket, b.Key(h), body, body.Size(), opts)
 	if err != nil {

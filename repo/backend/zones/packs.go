@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/cairnbackup/cairn/erasure"
+	"github.com/cairnbackup/cairn/internal/sections"
 	"github.com/cairnbackup/cairn/repo/backend"
 )
 
@@ -127,10 +130,7 @@ type partsSaver interface {
 	SaveParts(ctx context.Context, h backend.Handle, parts [][]byte) error
 }
 
-// savePack encodes data and stores shard i in zone Placement[i], all in parallel. Below
-// the write quorum the shards written are removed again and the error wraps
-// backend.ErrUnavailable (or the most common cause); a quorate write that missed zones is
-// recorded for Heal.
+// savePack encodes data and stores its shards (storeShards).
 //
 // Memory: data payloads alias data (no copy; the last one's zero padding is a small
 // separate part) and parity payloads come from b.bufs, reused across saves; a zone store
@@ -149,17 +149,59 @@ func (b *Backend) savePack(ctx context.Context, h backend.Handle, data []byte) e
 	if err != nil {
 		return fmt.Errorf("zones: save %s: %w", h, err)
 	}
+	return b.storeShards(ctx, h, src, int64(len(data)), func(ctx context.Context, z *zone, i int) error {
+		return b.saveShard(ctx, z, src.handle(i), objs[i])
+	})
+}
+
+// SaveFile stores pack h from the size bytes at the start of f, a pack the repository
+// spooled to a file, with Save's guarantees, without reading the pack into memory: the
+// erasure coder works through f a stripe at a time (erasure.EncodeFile) and writes the
+// parity payloads to f after the pack, and every shard object is uploaded straight from f
+// by a zone store that is a readerAtSaver (s3.Backend). So a save holds a few stripe
+// buffers instead of a pack and its parity. f is written past size and must not be used
+// otherwise until SaveFile returns. Other object types are read into memory and saved.
+func (b *Backend) SaveFile(ctx context.Context, h backend.Handle, f *os.File, size int64) error {
+	if err := b.precheck(ctx, "save", h); err != nil {
+		return err
+	}
+	if size < 0 {
+		return fmt.Errorf("zones: save %s: negative size %d", h, size)
+	}
+	if h.Type != backend.Pack {
+		data := make([]byte, size)
+		if _, err := f.ReadAt(data, 0); err != nil {
+			return fmt.Errorf("zones: save %s: read spooled object: %w", h, err)
+		}
+		return b.Save(ctx, h, data)
+	}
+	src := b.source(h.Name)
+	objs, err := b.coder.EncodeFile(src.id, f, size)
+	if err != nil {
+		return fmt.Errorf("zones: save %s: %w", h, err)
+	}
+	return b.storeShards(ctx, h, src, size, func(ctx context.Context, z *zone, i int) error {
+		return b.saveShardFrom(ctx, z, src.handle(i), objs[i])
+	})
+}
+
+// storeShards stores shard i of pack h (n bytes) in zone Placement[i] with save, all in
+// parallel. Below the write quorum the shards written are removed again and the error
+// wraps backend.ErrUnavailable (or the most common cause); a quorate write that missed
+// zones is recorded for Heal.
+func (b *Backend) storeShards(ctx context.Context, h backend.Handle, src *shardSource, n int64, save func(ctx context.Context, z *zone, i int) error) error {
 	b.readers.drop(h.Name)
-	errs := make([]error, len(objs))
+	total := b.layout.Total()
+	errs := make([]error, total)
 	var wg sync.WaitGroup
-	for i := range objs {
+	for i := range total {
 		z := src.zone(i)
 		if b.isDown(z) {
 			errs[i] = errDown(z)
 			continue
 		}
 		wg.Go(func() {
-			errs[i] = b.saveShard(ctx, z, src.handle(i), objs[i])
+			errs[i] = save(ctx, z, i)
 			if ctx.Err() == nil {
 				b.note(z, errs[i])
 			}
@@ -177,7 +219,7 @@ func (b *Backend) savePack(ctx context.Context, h backend.Handle, data []byte) e
 			shards = append(shards, i)
 		}
 	}
-	ok := len(objs) - len(failed)
+	ok := total - len(failed)
 	undo := func() {
 		b.sizes.drop(h.Name)
 		b.removeShards(ctx, src, func(i int) bool { return errs[i] == nil })
@@ -196,7 +238,7 @@ func (b *Backend) savePack(ctx context.Context, h backend.Handle, data []byte) e
 			return fmt.Errorf("zones: save %s: %w", h, err)
 		}
 	}
-	b.sizes.put(h.Name, int64(len(data)))
+	b.sizes.put(h.Name, n)
 	b.readers.drop(h.Name)
 	return nil
 }
@@ -217,6 +259,26 @@ func (b *Backend) saveShard(ctx context.Context, z *zone, h backend.Handle, part
 		off += copy(obj[off:], p)
 	}
 	return z.be.Save(ctx, h, obj)
+}
+
+// readerAtSaver is a zone store that can store an object read in place from an io.ReaderAt
+// (s3.Backend), with Save's guarantees.
+type readerAtSaver interface {
+	SaveReaderAt(ctx context.Context, h backend.Handle, r io.ReaderAt, size int64) error
+}
+
+// saveShardFrom stores the shard object obj in z: read in place by a readerAtSaver, else
+// read into a pooled buffer and saved.
+func (b *Backend) saveShardFrom(ctx context.Context, z *zone, h backend.Handle, obj *sections.Reader) error {
+	if rs, ok := z.be.(readerAtSaver); ok {
+		return rs.SaveReaderAt(ctx, h, obj, obj.Size())
+	}
+	buf := b.bufs.get(obj.Size())
+	defer b.bufs.put(buf)
+	if _, err := obj.ReadAt(buf, 0); err != nil {
+		return fmt.Errorf("read spooled shard: %w", err)
+	}
+	return z.be.Save(ctx, h, buf)
 }
 
 // removeShards removes, best effort and in parallel, the shards of src that sel selects.
