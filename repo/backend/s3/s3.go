@@ -258,6 +258,18 @@ func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, 
 	return err
 }
 
+// LoadTail returns the last n bytes of h, or all of it when it is shorter, with one
+// suffix-range GET (no Stat first): how the zones backend reads a shard's footer.
+func (b *Backend) LoadTail(ctx context.Context, h backend.Handle, n int64) ([]byte, error) {
+	if err := h.Validate(); err != nil {
+		return nil, fmt.Errorf("s3 load: %w", err)
+	}
+	if n <= 0 {
+		return nil, fmt.Errorf("s3 load %s: invalid tail length %d", h, n)
+	}
+	return b.load(ctx, h, -n, 0, nil)
+}
+
 // load is Load (dst nil: a new buffer) and LoadInto (dst of len length > 0): the range GET
 // with its retries of a body cut short.
 func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int64, dst []byte) ([]byte, error) {
@@ -269,7 +281,8 @@ func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int
 	}
 }
 
-// loadOnce does one ranged GET into dst, or into a new buffer if dst is nil; retry reports
+// loadOnce does one ranged GET (offset < 0: the last -offset bytes) into dst, or into a new
+// buffer if dst is nil; retry reports
 // whether a failure happened while reading the body of an otherwise good response.
 func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length int64, dst []byte) (data []byte, retry bool, err error) {
 	if err := ctx.Err(); err != nil {
@@ -278,6 +291,8 @@ func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length
 	op := "load " + h.String()
 	var opts minio.GetObjectOptions
 	switch {
+	case offset < 0: // LoadTail: the last -offset bytes
+		err = opts.SetRange(0, offset)
 	case length > 0:
 		err = opts.SetRange(offset, offset+length-1)
 	case offset > 0:
@@ -323,8 +338,8 @@ func (b *Backend) unsatisfiable(ctx context.Context, h backend.Handle, offset, l
 	if err != nil {
 		return nil, false, err
 	}
-	if length == 0 && offset == size {
-		return []byte{}, false, nil
+	if length == 0 && (offset == size || (offset < 0 && size == 0)) {
+		return []byte{}, false, nil // nothing at the end, or the tail of an empty object
 	}
 	return nil, false, fmt.Errorf("s3 load %s: range offset=%d length=%d beyond size %d", h, offset, length, size)
 }

@@ -97,6 +97,9 @@ func (s *shardSource) ReadShard(ctx context.Context, i int, offset, length int64
 func (s *shardSource) read(ctx context.Context, z *zone, h backend.Handle, offset, length int64) ([]byte, error) {
 	switch {
 	case offset < 0:
+		if tl, ok := z.be.(tailLoader); ok {
+			return tl.LoadTail(ctx, h, -offset)
+		}
 		size := s.objSize.Load() - 1
 		if size < 0 {
 			n, err := z.be.Stat(ctx, h)
@@ -121,6 +124,12 @@ func (s *shardSource) read(ctx context.Context, z *zone, h backend.Handle, offse
 		return []byte{}, nil
 	}
 	return z.be.Load(ctx, h, offset, length)
+}
+
+// tailLoader is a zone store that can read the end of an object without knowing its size
+// (s3.Backend: a suffix-range GET), so a footer costs one request, not a Stat and a GET.
+type tailLoader interface {
+	LoadTail(ctx context.Context, h backend.Handle, n int64) ([]byte, error)
 }
 
 // partsSaver is a zone store that can store an object given as consecutive parts without
