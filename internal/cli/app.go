@@ -78,7 +78,7 @@ func (a *App) SetupRoot(root *cobra.Command) {
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.RepoLocation, "repo", "r", "", "repository location: a directory, s3://host:port/bucket/prefix, or a zones .yaml file (env "+EnvRepo+")")
 	pf.StringVar(&a.PasswordFile, "password-file", "", "read the repository password from this file (env "+EnvPasswordFile+")")
-	pf.StringVar(&a.CacheDir, "cache-dir", "", `local cache directory, "off" to disable (env `+EnvCacheDir+`)`)
+	pf.StringVar(&a.CacheDir, "cache-dir", "", `local cache directory (index cache; spool/ stages packs bound for S3 or zones), "off" to disable (env `+EnvCacheDir+`)`)
 	pf.BoolVar(&a.JSON, "json", false, "print JSON instead of text (progress as JSON lines on stderr)")
 	pf.BoolVarP(&a.Quiet, "quiet", "q", false, "print nothing but errors (and requested listings)")
 	pf.CountVarP(&a.Verbose, "verbose", "v", "log more to stderr (-v info, -vv debug)")

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -62,6 +64,23 @@ func RandomData(t testing.TB, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TempFile returns a file in a fresh temporary directory holding the concatenation of parts,
+// closed when the test ends: a spooled pack for Backend.SaveFile tests.
+func TempFile(t testing.TB, parts ...[]byte) *os.File {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	for _, p := range parts {
+		if _, err := f.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
 }
 
 func handle(t testing.TB, typ backend.Type) backend.Handle {

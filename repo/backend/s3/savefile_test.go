@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 	"testing/iotest"
 
@@ -14,20 +13,6 @@ import (
 	"github.com/cairnbackup/cairn/repo/backend"
 	"github.com/cairnbackup/cairn/repo/backend/backendtest"
 )
-
-// spoolFile returns a file in a fresh temporary directory holding data.
-func spoolFile(t *testing.T, data []byte) *os.File {
-	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "spool"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
 
 // TestSaveFile: SaveReaderAt and SaveFile store exactly the first size bytes of their
 // source, in a single PUT and in a multipart upload.
@@ -70,7 +55,7 @@ func TestSaveFile(t *testing.T) {
 		data := backendtest.RandomData(t, tc.file)
 		for _, s := range saves {
 			t.Run(tc.name+"/"+s.name, func(t *testing.T) {
-				f := spoolFile(t, data)
+				f := backendtest.TempFile(t, data)
 				h := backend.Handle{Type: backend.Pack, Name: backendtest.RandomName(t)}
 				if err := s.save(t.Context(), h, f, int64(tc.size)); err != nil {
 					t.Fatal(err)
@@ -115,7 +100,7 @@ func TestSaveFileErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := spoolFile(t, backendtest.RandomData(t, tc.file))
+			f := backendtest.TempFile(t, backendtest.RandomData(t, tc.file))
 			h := backend.Handle{Type: backend.Pack, Name: backendtest.RandomName(t)}
 			err := b.SaveFile(tc.ctx, h, f, int64(tc.size))
 			if err == nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -117,22 +116,11 @@ func (ft *fileTest) shards(name string) [][]byte {
 	return out
 }
 
-// spoolPack returns a file in a fresh temporary directory holding data followed by junk
-// random bytes (which SaveFile must not take for part of the pack).
+// spoolPack returns a file holding data followed by junk random bytes (which SaveFile must
+// not take for part of the pack).
 func spoolPack(t testing.TB, data []byte, junk int) *os.File {
 	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "pack"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(backendtest.RandomData(t, junk)); err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return backendtest.TempFile(t, data, backendtest.RandomData(t, junk))
 }
 
 // TestSaveFilePacks: a pack saved from a file reads back exactly, and every zone holds
