@@ -2,8 +2,6 @@ package erasure
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 )
@@ -61,14 +59,7 @@ func BenchmarkEncodeParts(b *testing.B) {
 func BenchmarkEncodeFile(b *testing.B) {
 	c := mustCoder(b, Layout{4, 2})
 	pack, id := testPack(benchPack+12345, 1), testID(1)
-	f, err := os.Create(filepath.Join(b.TempDir(), "pack"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Write(pack); err != nil {
-		b.Fatal(err)
-	}
+	f := packFile(b, pack)
 	b.SetBytes(int64(len(pack)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/zeebo/blake3"
@@ -16,6 +18,21 @@ func testPack(n int, seed uint64) []byte {
 	out := make([]byte, n)
 	rand.NewChaCha8(key).Read(out)
 	return out
+}
+
+// packFile returns a file in a fresh temporary directory holding pack, closed when the
+// test ends.
+func packFile(t testing.TB, pack []byte) *os.File {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "pack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if _, err := f.Write(pack); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func testID(seed uint64) []byte {
