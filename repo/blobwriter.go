@@ -13,6 +13,7 @@ import (
 // (used by prune's repack and by repair). Not safe for concurrent use.
 type blobWriter struct {
 	r       *Repository
+	ps      packStreamer // how packs are streamed (nil: buffered), decided once
 	pb      *packBuilder
 	scratch []byte        // streamed packs: where a blob is sealed before it is written
 	pending []index.Entry // stored, not yet in an index object
@@ -25,7 +26,9 @@ type blobWriter struct {
 }
 
 func (r *Repository) newBlobWriter() *blobWriter {
-	return &blobWriter{r: r, seen: map[ids.ID]struct{}{}}
+	// streamer probes the spool directory of an object store (a file created and closed):
+	// once per writer, not once per pack.
+	return &blobWriter{r: r, ps: r.streamer(), seen: map[ids.ID]struct{}{}}
 }
 
 // add seals one blob (payload already compressed when compressed is set). A blob added
@@ -38,8 +41,8 @@ func (w *blobWriter) add(ctx context.Context, t index.BlobType, id ids.ID, rawLe
 	if w.pb == nil {
 		var pb *packBuilder
 		var err error
-		if ps := w.r.streamer(); ps != nil {
-			pb, err = w.r.newPackStream(ctx, ps)
+		if w.ps != nil {
+			pb, err = w.r.newPackStream(ctx, w.ps)
 		} else {
 			pb, err = w.r.newPackBuilder(make([]byte, 0, w.r.cfg.PackSize+len(payload)+64<<10))
 		}

@@ -282,8 +282,8 @@ func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int
 }
 
 // loadOnce does one ranged GET (offset < 0: the last -offset bytes) into dst, or into a new
-// buffer if dst is nil; retry reports
-// whether a failure happened while reading the body of an otherwise good response.
+// buffer if dst is nil; retry reports whether a failure happened while reading the body of
+// an otherwise good response.
 func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length int64, dst []byte) (data []byte, retry bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("s3 load %s: %w", h, err)
