@@ -77,7 +77,7 @@ func (c *Coder) Heal(ctx context.Context, src ShardSource, packID []byte, missin
 			candidates = append(candidates, i)
 		}
 	}
-	good, failed, err := gather(ctx, c.parallel, candidates, l.Data, c.fetchWhole(src, packID), sameGeometry())
+	good, failed, err := gather(ctx, c.parallel, 0, candidates, l.Data, c.fetchWhole(src, packID), sameGeometry())
 	if err != nil {
 		return nil, fmt.Errorf("erasure: heal pack %x: %w", packID[:4], err)
 	}
@@ -132,7 +132,7 @@ func (c *Coder) Check(ctx context.Context, src ShardSource, packID []byte) (map[
 	for i := range all {
 		all[i] = i
 	}
-	good, failed, err := gather(ctx, c.parallel, all, len(all), c.fetchWhole(src, packID), sameGeometry())
+	good, failed, err := gather(ctx, c.parallel, 0, all, len(all), c.fetchWhole(src, packID), sameGeometry())
 	if err != nil {
 		return nil, fmt.Errorf("erasure: check pack %x: %w", packID[:4], err)
 	}

@@ -67,6 +67,17 @@ func (p *PackReader) PackLen(ctx context.Context) (int64, error) {
 	return g.PackLen, nil
 }
 
+// ShardSize returns the shard size S, fetching a footer if none is known yet: pack bytes
+// [k*S, (k+1)*S) are data shard k's. A reader whose ranges stay within one data shard, or
+// end at the end of one, costs one request per range (see ReadRangeInto).
+func (p *PackReader) ShardSize(ctx context.Context) (int64, error) {
+	g, err := p.geometry(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return g.ShardSize, nil
+}
+
 // ReadRange returns bytes [off, off+n) of the pack: ReadRangeInto a new buffer.
 func (p *PackReader) ReadRange(ctx context.Context, off, n int64) ([]byte, error) {
 	if off < 0 || n < 0 || off > maxPackLen || n > maxPackLen {
@@ -86,7 +97,9 @@ func (p *PackReader) ReadRange(ctx context.Context, off, n int64) ([]byte, error
 //
 // Healthy path: the data shard(s) covering the range are range-read directly (the range
 // rounded out to block boundaries) and checked against their footer's block checksums: no
-// decoding. If such a read fails or does not verify (or, with WithHedgeAfter, is slow), the
+// decoding. A shard whose footer is not known yet is read on to the end of its object when
+// the range reaches its last block, so the footer arrives with the data; otherwise the
+// footer is fetched beside the range. If such a read fails or does not verify (or, with WithHedgeAfter, is slow), the
 // same block-aligned range is read from the other shards in parallel, the first Data that
 // verify are kept, the rest cancelled, and the missing data reconstructed. Fewer than Data
 // good shards returns a *TooFewShardsError; a range outside the pack returns ErrRange.
@@ -248,7 +261,7 @@ func (p *PackReader) degraded(ctx context.Context, seg segment) ([]byte, error) 
 		}
 		return data[seg.off-start : seg.off-start+seg.n], nil
 	}
-	good, failed, err := gather(ctx, p.c.parallel, candidates, l.Data, fetch, nil)
+	good, failed, err := gather(ctx, p.c.parallel, 0, candidates, l.Data, fetch, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -294,6 +307,18 @@ func (p *PackReader) fetchRangeOnce(ctx context.Context, i int, off, n int64) ([
 			return nil, 0, fmt.Errorf("shard %d: pack geometry unknown", i)
 		}
 		start, end := blockAlign(off, n, g.BlockSize, g.ShardSize)
+		if end > g.ShardSize-g.BlockSize {
+			// The range reaches the shard's last block: read on to the end of the object,
+			// so the footer comes with the data in one request.
+			data, fi, err := p.fetchToEnd(ctx, i, start, g)
+			if err != nil {
+				return nil, 0, err
+			}
+			if fi != nil {
+				return data, start, nil
+			}
+			// Not the footer length this geometry implies (another block size): below.
+		}
 		var fi *ShardInfo
 		var ferr error
 		var wg sync.WaitGroup
@@ -323,6 +348,40 @@ func (p *PackReader) fetchRangeOnce(ctx context.Context, i int, off, n int64) ([
 		return nil, 0, err
 	}
 	return data, start, nil
+}
+
+// fetchToEnd reads shard i from payload offset start (a block boundary of g) to the end of
+// its object, footer included, which is ShardSize-start+F bytes if the shard has g's block
+// size. It verifies and records the footer and returns the verified payload [start,
+// ShardSize). If the bytes read do not end in a trailer naming that footer length (the
+// shard was written with smaller blocks, or is damaged), it returns a nil footer and no
+// error: the caller reads the footer and the range separately, which tells the two apart.
+// A shard written with larger blocks is shorter than the read, which fails; the read is
+// then served degraded, like any failed shard.
+func (p *PackReader) fetchToEnd(ctx context.Context, i int, start int64, g *ShardInfo) ([]byte, *ShardInfo, error) {
+	f := int64(footerLen(numBlocks(g.ShardSize, g.BlockSize)))
+	obj, err := p.readExact(ctx, i, start, g.ShardSize-start+f)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fl, err := FooterLen(obj); err != nil || int64(fl) != f {
+		return nil, nil, nil // a longer footer (smaller blocks) leaves no trailer here
+	}
+	info, err := ParseFooter(obj)
+	if err != nil {
+		return nil, nil, fmt.Errorf("shard %d footer: %w", i, err)
+	}
+	if err := p.checkFooter(i, info); err != nil {
+		return nil, nil, err
+	}
+	data := obj[:int64(len(obj))-f]
+	if err := info.VerifyRange(data, start); err != nil {
+		return nil, nil, err
+	}
+	p.mu.Lock()
+	p.footers[i] = info
+	p.mu.Unlock()
+	return data, info, nil
 }
 
 func (p *PackReader) readExact(ctx context.Context, i int, off, n int64) ([]byte, error) {
@@ -418,8 +477,11 @@ func (p *PackReader) geometry(ctx context.Context) (*ShardInfo, error) {
 		}
 		return info, err
 	}
-	// Data shards first, all at once; a parity footer is fetched only when one fails.
-	good, failed, err := gather(ctx, min(p.c.parallel, l.Data), candidates, 1, fetch, nil)
+	// One footer at a time, data shards first: the other shards' footers come with their
+	// first read that reaches the last block (fetchToEnd), so fetching them all here would
+	// cost a request each. A failure moves on to the next shard at once; with hedging on,
+	// a footer that has not come after hedgeAfter starts all the others.
+	good, failed, err := gather(ctx, 1, p.c.hedgeAfter, candidates, 1, fetch, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -227,6 +227,17 @@ func TestReadRangeDoesNotWaitForSlow(t *testing.T) {
 		t.Fatalf("slow shard %d released", i)
 	}
 
+	// The pack geometry comes from one footer at a time; a slow first footer is hedged
+	// around after WithHedgeAfter too.
+	src = newMemSource(objs, map[int]fault{0: faultSlow})
+	got, err = h.ReadRange(t.Context(), src, id, s+5, 3000)
+	if err != nil || !bytes.Equal(got, pack[s+5:s+3005]) {
+		t.Fatalf("read with a slow first footer: %v", err)
+	}
+	if i := <-src.slowDone; i != 0 {
+		t.Fatalf("slow shard %d released", i)
+	}
+
 	// The caller's ctx ends a read stuck on slow shards.
 	src = newMemSource(objs, map[int]fault{0: faultSlow, 1: faultSlow, 2: faultSlow, 3: faultSlow})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -298,5 +309,60 @@ func TestMixedBlockSizes(t *testing.T) {
 				t.Fatalf("%+v faults %v: %v", rc, faults, err)
 			}
 		}
+	}
+}
+
+// TestAlignedReadsRequests: a pack read in pack order in runs that end in one data shard
+// each (a restore cutting its runs with ShardSize) costs one footer request plus one request
+// per data shard: the other footers come with the read that reaches their shard's last
+// block, and the bytes a run needs from the previous shard are in the block cache.
+func TestAlignedReadsRequests(t *testing.T) {
+	const bs = 4096
+	l := Layout{4, 2}
+	cases := []struct {
+		name      string
+		tail      int64 // each run ends this many bytes before its shard does
+		wantReads int
+	}{
+		{"whole shards", 0, 1 + 4},
+		{"runs begin in the previous shard", 700, 1 + 4},
+		// Runs that stop short of the last block: shards 1 and 2 have their footer fetched
+		// beside the data, and the next run reads the last block of shards 0–2 on its own;
+		// the final run reaches the end of shard 3.
+		{"runs end over a block early", bs + 10, 1 + 1 + 2*2 + 3 + 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustCoder(t, l, WithBlockSize(bs), WithBlockCache(1<<20))
+			pack, id := testPack(4*8*bs-100, 26), testID(26)
+			src := newMemSource(mustEncode(t, c, id, pack), nil)
+			p, err := c.NewPackReader(src, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := p.ShardSize(t.Context())
+			if err != nil || s != c.ShardSize(int64(len(pack))) {
+				t.Fatalf("ShardSize = %d, %v; want %d", s, err, c.ShardSize(int64(len(pack))))
+			}
+			n := int64(len(pack))
+			for off := int64(0); off < n; {
+				end := min(((off+tc.tail)/s+1)*s-tc.tail, n)
+				if end >= n-tc.tail {
+					end = n
+				}
+				got, err := p.ReadRange(t.Context(), off, end-off)
+				if err != nil || !bytes.Equal(got, pack[off:end]) {
+					t.Fatalf("ReadRange(%d, %d): %v", off, end-off, err)
+				}
+				off = end
+			}
+			reads := 0
+			for i := range l.Total() {
+				reads += src.readCount(i)
+			}
+			if reads != tc.wantReads {
+				t.Fatalf("%d requests, want %d (ranges %v)", reads, tc.wantReads, src.ranges)
+			}
+		})
 	}
 }

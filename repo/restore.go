@@ -1,12 +1,15 @@
 package repo
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,6 +125,15 @@ type Prefetcher interface {
 	Prefetch(ctx context.Context, h backend.Handle, offset, length int64)
 }
 
+// PackStrider is an optional Backend extension for a store that serves a pack from several
+// objects, each holding a fixed stride of it (zones: one object per data shard, bytes
+// [k*S, (k+1)*S) in shard k). A restore ends its runs where a blob ends in another object
+// than the run, so a run costs one request, not one per object it touches (zones, 256 MiB
+// restore: 13 → ~5 requests per 16 MiB pack). PackStride may do I/O; 0 means no stride.
+type PackStrider interface {
+	PackStride(ctx context.Context, h backend.Handle) (int64, error)
+}
+
 // prefetchJobs is how many planned jobs a restore announces to a Prefetcher ahead of its
 // workers: up to prefetchJobs × prefetchedRunBytes of pack data is read ahead (into the page cache,
 // not the process's memory). Workers reading cold pack files one 4 MiB run at a time spent
@@ -146,9 +158,15 @@ const (
 )
 
 // runCaps returns the run and kept-plaintext caps of a restore from be (see maxRunBytes).
+// A PackStrider's runs are cut at its strides, so they are capped at twice maxRunBytes:
+// a run there spans one stride (4–4.5 MiB for 16 MiB packs over 4 data shards) plus the
+// part of a blob before it, and a lower cap would split it in two requests.
 func runCaps(be backend.Backend) (run, plain int) {
 	if _, ok := be.(Prefetcher); ok {
 		return prefetchedRunBytes, prefetchedRunBytes
+	}
+	if _, ok := be.(PackStrider); ok {
+		return 2 * maxRunBytes, maxKeptPlain
 	}
 	return maxRunBytes, maxKeptPlain
 }
@@ -266,18 +284,67 @@ func (w *restoreWorker) trim() {
 	}
 }
 
-// planJobs walks the snapshot in volume order and emits jobs. Zero extents of a sparse
-// restore are only counted.
+// restoreWindow is how much of the volume a restore plans at once: the data extents of a
+// window are read in pack order, so blobs that lie back to back in a pack are read with one
+// request even when the backup stored them a little out of volume order (its workers finish
+// chunks out of order: in a 256 MiB mixed backup, 145 of 154 consecutive runs of one pack in
+// volume order were not adjacent in it, and planning by window took its runs from 171 to 64).
+// Workers then write within a window out of order; writeBehindLag keeps the write-behind
+// clear of it.
+const restoreWindow = 16 << 20
+
+// plannedExtent is a data extent of the planning window, with its blob's location.
+type plannedExtent struct {
+	e   Extent
+	loc index.Entry
+}
+
+// planJobs walks the snapshot in volume order and emits jobs: the data extents of each
+// restoreWindow of the volume sorted by pack and offset, and adjacent blobs joined into runs
+// (see PackStrider, maxRunBytes). Zero extents of a sparse restore are only counted.
 func (rr *restoreRun) planJobs(ctx context.Context, sparse bool, emit func(restoreJob) error) error {
-	var cur restoreJob
-	var curBytes int64
-	flush := func() error {
+	var win []plannedExtent
+	var winStart int64
+	stride := rr.strides()
+	flushWindow := func() error {
+		slices.SortStableFunc(win, func(a, b plannedExtent) int {
+			if c := bytes.Compare(a.loc.Pack[:], b.loc.Pack[:]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.loc.Offset, b.loc.Offset)
+		})
+		var cur restoreJob
+		var curBytes int64
+		for _, pe := range win {
+			if n := len(cur.locs); n > 0 {
+				last := cur.locs[n-1]
+				lastEnd := last.Offset + uint64(last.Length)
+				loc := pe.loc
+				cut := loc.Pack != last.Pack || loc.Offset != lastEnd || curBytes+int64(loc.Length) > int64(rr.runBytes)
+				if !cut {
+					s, err := stride(ctx, loc.Pack)
+					if err != nil {
+						return err
+					}
+					// A run holds the blobs that end in one stride: one request reads it.
+					cut = s > 0 && (lastEnd-1)/s != (lastEnd+uint64(loc.Length)-1)/s
+				}
+				if cut {
+					if err := emit(cur); err != nil {
+						return err
+					}
+					cur, curBytes = restoreJob{}, 0
+				}
+			}
+			cur.exts = append(cur.exts, pe.e)
+			cur.locs = append(cur.locs, pe.loc)
+			curBytes += int64(pe.loc.Length)
+		}
+		win = win[:0]
 		if len(cur.exts) == 0 {
 			return nil
 		}
-		j := cur
-		cur, curBytes = restoreJob{}, 0
-		return emit(j)
+		return emit(cur)
 	}
 	err := rr.r.walkExtents(ctx, rr.cache, rr.snap, func(e Extent) error {
 		if e.Zero {
@@ -286,32 +353,53 @@ func (rr *restoreRun) planJobs(ctx context.Context, sparse bool, emit func(resto
 				rr.done.Add(e.Length)
 				return nil
 			}
-			if err := flush(); err != nil {
-				return err
-			}
 			return emit(restoreJob{exts: []Extent{e}})
 		}
 		loc, err := rr.lookup(e)
 		if err != nil {
 			return err
 		}
-		if n := len(cur.locs); n > 0 {
-			last := cur.locs[n-1]
-			if loc.Pack != last.Pack || loc.Offset != last.Offset+uint64(last.Length) || curBytes+int64(loc.Length) > int64(rr.runBytes) {
-				if err := flush(); err != nil {
-					return err
-				}
+		if len(win) > 0 && e.Offset+e.Length-winStart > restoreWindow {
+			if err := flushWindow(); err != nil {
+				return err
 			}
 		}
-		cur.exts = append(cur.exts, e)
-		cur.locs = append(cur.locs, loc)
-		curBytes += int64(loc.Length)
+		if len(win) == 0 {
+			winStart = e.Offset
+		}
+		win = append(win, plannedExtent{e, loc})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return flush()
+	return flushWindow()
+}
+
+// strides returns a function giving a pack's stride (see PackStrider) from the backend,
+// asked once per pack; 0 for a backend without strides. A pack whose stride cannot be
+// read gets 0: its runs are cut by size alone, and the reads report the failure.
+func (rr *restoreRun) strides() func(ctx context.Context, pack ID) (uint64, error) {
+	ps, ok := rr.r.be.(PackStrider)
+	if !ok {
+		return func(context.Context, ID) (uint64, error) { return 0, nil }
+	}
+	known := map[ID]uint64{}
+	return func(ctx context.Context, pack ID) (uint64, error) {
+		if s, ok := known[pack]; ok {
+			return s, nil
+		}
+		s, err := ps.PackStride(ctx, backend.Handle{Type: backend.Pack, Name: pack.String()})
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			rr.r.log.Debug("restore: pack stride", "pack", pack.Short(), "err", err)
+			s = 0
+		}
+		known[pack] = uint64(max(s, 0))
+		return known[pack], nil
+	}
 }
 
 // Restore writes snapshot id to dst at the volume's offsets. Workers read runs of adjacent

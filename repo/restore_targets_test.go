@@ -2,16 +2,20 @@ package repo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/cairnbackup/cairn/index"
 	"github.com/cairnbackup/cairn/repo/backend"
 	"github.com/cairnbackup/cairn/repo/backend/local"
 	"github.com/cairnbackup/cairn/repo/backend/mem"
@@ -294,7 +298,8 @@ func TestSerializeFileWrites(t *testing.T) {
 	}
 }
 
-// TestRestoreRunCaps: backends that prefetch get the smaller runs, others the larger ones.
+// TestRestoreRunCaps: backends that prefetch get the smaller runs, strided ones the largest,
+// others the larger ones.
 func TestRestoreRunCaps(t *testing.T) {
 	lb, err := local.Create(t.TempDir())
 	if err != nil {
@@ -308,11 +313,161 @@ func TestRestoreRunCaps(t *testing.T) {
 		{"local (prefetches)", lb, prefetchedRunBytes, prefetchedRunBytes},
 		{"mem", mem.New("m"), maxRunBytes, maxKeptPlain},
 		{"prefetch recorder", &prefetchRecorder{Backend: mem.New("m")}, prefetchedRunBytes, prefetchedRunBytes},
+		{"strider", &strider{Backend: mem.New("m")}, 2 * maxRunBytes, maxKeptPlain},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if run, plain := runCaps(tc.be); run != tc.run || plain != tc.plain {
 				t.Fatalf("runCaps: %d, %d; want %d, %d", run, plain, tc.run, tc.plain)
 			}
 		})
+	}
+}
+
+// strider is a mem backend that reports a fixed pack stride (as zones reports its shard
+// size), or fails to; it counts PackStride calls per pack.
+type strider struct {
+	backend.Backend
+	stride int64
+	fail   error
+	mu     sync.Mutex
+	asked  map[string]int
+}
+
+func (s *strider) PackStride(_ context.Context, h backend.Handle) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asked[h.Name]++
+	return s.stride, s.fail
+}
+
+func (s *strider) LoadInto(ctx context.Context, h backend.Handle, off int64, dst []byte) error {
+	return s.Backend.(LoaderInto).LoadInto(ctx, h, off, dst)
+}
+
+// TestRestoreRunsFollowStrides: with a PackStrider backend, a run holds the adjacent blobs
+// that end in one stride of the pack (so zones read it with one request) and is cut where
+// the next blob ends in another; each pack's stride is asked once; a backend whose stride
+// cannot be read gets runs cut by size only. Every case restores the volume exactly.
+func TestRestoreRunsFollowStrides(t *testing.T) {
+	vol := mixedVolume(6<<20, 27)
+	for _, tc := range []struct {
+		name    string
+		stride  int64
+		fail    error
+		aligned bool
+	}{
+		{"quarter packs", 256 << 10, nil, true},
+		{"odd stride", 300_001, nil, true},
+		{"stride unknown", 256 << 10, errors.New("footer unavailable"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := &strider{Backend: mem.New("m"), stride: tc.stride, fail: tc.fail, asked: map[string]int{}}
+			r := newRepoOn(t, sb)
+			s := backupBytes(t, r, vol, "v")
+			rr, err := r.prepareRestore(t.Context(), s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var jobs []restoreJob
+			err = rr.planJobs(t.Context(), true, func(j restoreJob) error {
+				jobs = append(jobs, j)
+				return nil
+			})
+			rr.release(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := uint64(tc.stride)
+			strideOf := func(l index.Entry) uint64 { return (l.Offset + uint64(l.Length) - 1) / st }
+			crossings := 0
+			for k, j := range jobs {
+				for _, l := range j.locs[1:] {
+					if strideOf(l) != strideOf(j.locs[0]) {
+						crossings++
+					}
+				}
+				if k == 0 || !tc.aligned {
+					continue
+				}
+				prev := jobs[k-1].locs[len(jobs[k-1].locs)-1]
+				first := j.locs[0]
+				if prev.Pack == first.Pack && prev.Offset+uint64(prev.Length) == first.Offset && strideOf(prev) == strideOf(first) {
+					t.Errorf("job %d: cut between blobs that end in stride %d", k, strideOf(first))
+				}
+			}
+			if tc.aligned && crossings > 0 {
+				t.Errorf("%d blobs end in another stride than their run's first", crossings)
+			}
+			if !tc.aligned && crossings == 0 {
+				t.Error("runs follow the stride although it could not be read")
+			}
+			for pack, n := range sb.asked {
+				if n != 1 {
+					t.Errorf("stride of pack %s asked %d times", pack[:8], n)
+				}
+			}
+			if len(sb.asked) == 0 {
+				t.Error("no stride asked")
+			}
+			w := &memWriterAt{buf: make([]byte, len(vol))}
+			if err := r.Restore(t.Context(), s.ID, w, RestoreOptions{Sparse: true}); err != nil {
+				t.Fatalf("Restore: %v", err)
+			}
+			if !bytes.Equal(w.buf, vol) {
+				t.Fatal("restored volume differs")
+			}
+		})
+	}
+}
+
+// TestRestorePlanFollowsPackOrder: blobs that lie back to back in a pack are read by one
+// job even when the backup stored them out of volume order (its workers finish chunks out
+// of order), as long as they are in one planning window: the volume here is smaller than
+// restoreWindow, and mem packs are smaller than a run.
+func TestRestorePlanFollowsPackOrder(t *testing.T) {
+	vol := mixedVolume(6<<20, 28)
+	r := newRepoOn(t, mem.New("m"))
+	s := backupBytes(t, r, vol, "v")
+	rr, err := r.prepareRestore(t.Context(), s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type placed struct {
+		loc index.Entry
+		job int
+	}
+	var all []placed
+	var covered int64
+	jobs := 0
+	err = rr.planJobs(t.Context(), true, func(j restoreJob) error {
+		for i, l := range j.locs {
+			all = append(all, placed{l, jobs})
+			covered += j.exts[i].Length
+		}
+		jobs++
+		return nil
+	})
+	rr.release(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(all, func(a, b placed) int {
+		if c := bytes.Compare(a.loc.Pack[:], b.loc.Pack[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.loc.Offset, b.loc.Offset)
+	})
+	adjacent := 0
+	for i := 1; i < len(all); i++ {
+		a, b := all[i-1], all[i]
+		if a.loc.Pack == b.loc.Pack && a.loc.Offset+uint64(a.loc.Length) == b.loc.Offset {
+			adjacent++
+			if a.job != b.job {
+				t.Errorf("blobs at %d and %d of pack %s are read by two jobs", a.loc.Offset, b.loc.Offset, a.loc.Pack.Short())
+			}
+		}
+	}
+	if adjacent == 0 || covered == 0 {
+		t.Fatalf("%d adjacent blob pairs, %d data bytes planned: nothing tested", adjacent, covered)
 	}
 }

@@ -9,10 +9,12 @@ import (
 )
 
 // writeBehindStep is how far the written frontier must move before more of it is handed to
-// the kernel's writeback; writeBehindLag keeps clear of ranges workers may still be filling.
+// the kernel's writeback; writeBehindLag keeps clear of ranges workers may still be filling:
+// a restore writes each restoreWindow out of order, and jobs of the previous window may
+// still be in flight.
 const (
 	writeBehindStep = 32 << 20
-	writeBehindLag  = 16 << 20
+	writeBehindLag  = 2 * restoreWindow
 )
 
 // writeBehind starts writeback of a restore target's dirty pages while the restore runs

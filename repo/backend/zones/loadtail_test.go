@@ -3,6 +3,7 @@ package zones
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -82,5 +83,37 @@ func TestFootersReadByTail(t *testing.T) {
 				t.Fatal("no Stat without tail reads: the test does not see the footer path")
 			}
 		})
+	}
+}
+
+// TestPackStride: the stride of a pack is its shard size (pack bytes [k*S, (k+1)*S) are
+// data shard k's), read from one footer; a missing pack is ErrNotFound, and only packs have
+// a stride.
+func TestPackStride(t *testing.T) {
+	b, mems := newTest(t, 6, 4, 2)
+	c, err := erasure.NewCoder(erasure.Layout{Data: 4, Parity: 2}, erasure.WithBlockSize(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 4096*4 + 1, 1<<20 + 333} {
+		h, _ := savePack(t, b, n)
+		b.readers.drop(h.Name) // not the reader the save left: read the geometry
+		s, err := b.PackStride(t.Context(), h)
+		if err != nil || s != c.ShardSize(int64(n)) {
+			t.Errorf("PackStride of a %d-byte pack = %d, %v; want %d", n, s, err, c.ShardSize(int64(n)))
+		}
+	}
+	h, _ := savePack(t, b, 100_000)
+	for _, m := range mems {
+		for i := range 6 {
+			m.Remove(t.Context(), backend.Handle{Type: backend.Pack, Name: ShardName(h.Name, i)})
+		}
+	}
+	b.readers.drop(h.Name)
+	if _, err := b.PackStride(t.Context(), h); !errors.Is(err, backend.ErrNotFound) {
+		t.Errorf("PackStride of a removed pack: %v, want ErrNotFound", err)
+	}
+	if _, err := b.PackStride(t.Context(), backend.Handle{Type: backend.Index, Name: h.Name}); err == nil {
+		t.Error("PackStride of an index object: no error")
 	}
 }

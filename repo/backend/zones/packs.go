@@ -361,6 +361,29 @@ func (b *Backend) statPack(ctx context.Context, h backend.Handle) (int64, error)
 	return n, nil
 }
 
+// PackStride returns how many bytes of pack h each data-shard object holds (the shard size
+// S): bytes [k*S, (k+1)*S) of the pack are shard k's. A reader whose ranges end in one data
+// shard each costs one request per range (erasure.PackReader.ShardSize); restores cut their
+// runs with it. It reads a footer if the pack's geometry is not cached yet.
+func (b *Backend) PackStride(ctx context.Context, h backend.Handle) (int64, error) {
+	if err := b.precheck(ctx, "stat", h); err != nil {
+		return 0, err
+	}
+	if h.Type != backend.Pack {
+		return 0, fmt.Errorf("zones: stride of %s: not a pack", h)
+	}
+	r, err := b.readers.get(b, h.Name)
+	if err != nil {
+		return 0, fmt.Errorf("zones: stride of %s: %w", h, err)
+	}
+	s, err := r.reader.ShardSize(ctx)
+	if err != nil {
+		b.readers.drop(h.Name)
+		return 0, b.packError("stride of "+h.String(), err)
+	}
+	return s, nil
+}
+
 // packError maps a failed pack read: too few shards because they do not exist (more
 // absent than a quorate pack could lack) wraps backend.ErrNotFound; because zones did
 // not answer, backend.ErrUnavailable; otherwise erasure.ErrTooFewShards.
