@@ -27,8 +27,9 @@ a chunk already stored (by an earlier backup, or another volume) is never stored
 twice, so repeated backups of a mostly unchanged volume are fast and small.
 Zero runs and file holes cost nothing.
 
-A repository is a local directory (S3 and multi-zone erasure sets come later).
-Name it with --repo or CAIRN_REPO. Every command except init and quickstart
+A repository is a local directory (the default), one S3/MinIO bucket
+("s3://host:port/bucket/prefix"), or several zones with erasure-coded packs
+(a zones file, "zones.yaml"; see docs/ZONES.md). Name it with --repo or CAIRN_REPO. Every command except init and quickstart
 opens an existing repository and needs its password.
 
 Password sources, first match wins:
