@@ -8,9 +8,10 @@ import (
 // gather runs fetch for candidates, in order and at most parallel at once, until need
 // results were accepted; it then cancels the fetches still running and returns without
 // waiting for them (their results are dropped). If widen > 0 and need is not met after
-// widen, the rest of the candidates are started at once (a hedge against a slow one). accept, if not nil, runs on the caller's
-// goroutine for each successful fetch and may reject it. It returns the accepted results,
-// the failures seen, and ctx.Err() if ctx ended first.
+// widen, the rest of the candidates are started at once (a hedge against a slow one).
+// accept, if not nil, runs on the caller's goroutine for each successful fetch and may
+// reject it. It returns the accepted results, the failures seen, and ctx.Err() if ctx
+// ended first.
 func gather[T any](ctx context.Context, parallel int, widen time.Duration, candidates []int, need int,
 	fetch func(ctx context.Context, index int) (T, error),
 	accept func(index int, v T) error,

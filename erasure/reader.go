@@ -99,9 +99,10 @@ func (p *PackReader) ReadRange(ctx context.Context, off, n int64) ([]byte, error
 // rounded out to block boundaries) and checked against their footer's block checksums: no
 // decoding. A shard whose footer is not known yet is read on to the end of its object when
 // the range reaches its last block, so the footer arrives with the data; otherwise the
-// footer is fetched beside the range. If such a read fails or does not verify (or, with WithHedgeAfter, is slow), the
-// same block-aligned range is read from the other shards in parallel, the first Data that
-// verify are kept, the rest cancelled, and the missing data reconstructed. Fewer than Data
+// footer is fetched beside the range. If such a read fails or does not verify (or, with
+// WithHedgeAfter, is slow), the same block-aligned range is read from the other shards in
+// parallel, the first Data that verify are kept, the rest cancelled, and the missing data
+// reconstructed. Fewer than Data
 // good shards returns a *TooFewShardsError; a range outside the pack returns ErrRange.
 func (p *PackReader) ReadRangeInto(ctx context.Context, off int64, dst []byte) error {
 	n := int64(len(dst))
@@ -371,16 +372,13 @@ func (p *PackReader) fetchToEnd(ctx context.Context, i int, start int64, g *Shar
 	if err != nil {
 		return nil, nil, fmt.Errorf("shard %d footer: %w", i, err)
 	}
-	if err := p.checkFooter(i, info); err != nil {
+	if err := p.acceptFooter(i, info); err != nil {
 		return nil, nil, err
 	}
 	data := obj[:int64(len(obj))-f]
 	if err := info.VerifyRange(data, start); err != nil {
 		return nil, nil, err
 	}
-	p.mu.Lock()
-	p.footers[i] = info
-	p.mu.Unlock()
 	return data, info, nil
 }
 
@@ -421,18 +419,16 @@ func (p *PackReader) fetchFooter(ctx context.Context, i int) (*ShardInfo, error)
 	if err != nil {
 		return nil, fmt.Errorf("shard %d footer: %w", i, err)
 	}
-	if err := p.checkFooter(i, info); err != nil {
+	if err := p.acceptFooter(i, info); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	p.footers[i] = info
-	p.mu.Unlock()
 	return info, nil
 }
 
-// checkFooter verifies that a checksummed footer belongs to shard i of this pack and agrees
-// with the pack geometry seen so far (recording it if it is the first).
-func (p *PackReader) checkFooter(i int, info *ShardInfo) error {
+// acceptFooter verifies that a checksummed footer belongs to shard i of this pack and agrees
+// with the pack geometry seen so far, then records it as shard i's footer (and as the
+// geometry if it is the first).
+func (p *PackReader) acceptFooter(i int, info *ShardInfo) error {
 	switch {
 	case info.Index != i:
 		return corruptf("shard %d holds the footer of shard %d", i, info.Index)
@@ -445,12 +441,11 @@ func (p *PackReader) checkFooter(i int, info *ShardInfo) error {
 	defer p.mu.Unlock()
 	if p.geom == nil {
 		p.geom = info
-		return nil
-	}
-	if info.PackLen != p.geom.PackLen || info.ShardSize != p.geom.ShardSize {
+	} else if info.PackLen != p.geom.PackLen || info.ShardSize != p.geom.ShardSize {
 		return corruptf("shard %d says pack length %d, shard size %d; others %d, %d",
 			i, info.PackLen, info.ShardSize, p.geom.PackLen, p.geom.ShardSize)
 	}
+	p.footers[i] = info
 	return nil
 }
 

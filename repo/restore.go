@@ -129,7 +129,8 @@ type Prefetcher interface {
 // objects, each holding a fixed stride of it (zones: one object per data shard, bytes
 // [k*S, (k+1)*S) in shard k). A restore ends its runs where a blob ends in another object
 // than the run, so a run costs one request, not one per object it touches (zones, 256 MiB
-// restore: 13 → ~5 requests per 16 MiB pack). PackStride may do I/O; 0 means no stride.
+// restore, with the pack-order windows: 214 → 110 shard reads for its 9 packs). PackStride
+// may do I/O; 0 means no stride.
 type PackStrider interface {
 	PackStride(ctx context.Context, h backend.Handle) (int64, error)
 }

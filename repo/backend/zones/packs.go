@@ -348,17 +348,28 @@ func (b *Backend) loadPack(ctx context.Context, h backend.Handle, offset, length
 }
 
 func (b *Backend) statPack(ctx context.Context, h backend.Handle) (int64, error) {
-	r, err := b.readers.get(b, h.Name)
+	n, err := b.packGeometry(ctx, "stat", h, (*erasure.PackReader).PackLen)
 	if err != nil {
-		return 0, fmt.Errorf("zones: stat %s: %w", h, err)
-	}
-	n, err := r.reader.PackLen(ctx)
-	if err != nil {
-		b.readers.drop(h.Name)
-		return 0, b.packError("stat "+h.String(), err)
+		return 0, err
 	}
 	b.sizes.put(h.Name, n)
 	return n, nil
+}
+
+// packGeometry returns a value of pack h's geometry (get: PackLen or ShardSize) from its
+// cached reader, which reads a footer if none is known yet; a reader that fails is dropped.
+func (b *Backend) packGeometry(ctx context.Context, op string, h backend.Handle,
+	get func(*erasure.PackReader, context.Context) (int64, error)) (int64, error) {
+	r, err := b.readers.get(b, h.Name)
+	if err != nil {
+		return 0, fmt.Errorf("zones: %s %s: %w", op, h, err)
+	}
+	v, err := get(r.reader, ctx)
+	if err != nil {
+		b.readers.drop(h.Name)
+		return 0, b.packError(op+" "+h.String(), err)
+	}
+	return v, nil
 }
 
 // PackStride returns how many bytes of pack h each data-shard object holds (the shard size
@@ -366,22 +377,13 @@ func (b *Backend) statPack(ctx context.Context, h backend.Handle) (int64, error)
 // shard each costs one request per range (erasure.PackReader.ShardSize); restores cut their
 // runs with it. It reads a footer if the pack's geometry is not cached yet.
 func (b *Backend) PackStride(ctx context.Context, h backend.Handle) (int64, error) {
-	if err := b.precheck(ctx, "stat", h); err != nil {
+	if err := b.precheck(ctx, "stride of", h); err != nil {
 		return 0, err
 	}
 	if h.Type != backend.Pack {
 		return 0, fmt.Errorf("zones: stride of %s: not a pack", h)
 	}
-	r, err := b.readers.get(b, h.Name)
-	if err != nil {
-		return 0, fmt.Errorf("zones: stride of %s: %w", h, err)
-	}
-	s, err := r.reader.ShardSize(ctx)
-	if err != nil {
-		b.readers.drop(h.Name)
-		return 0, b.packError("stride of "+h.String(), err)
-	}
-	return s, nil
+	return b.packGeometry(ctx, "stride of", h, (*erasure.PackReader).ShardSize)
 }
 
 // packError maps a failed pack read: too few shards because they do not exist (more
