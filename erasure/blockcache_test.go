@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -296,7 +297,7 @@ func TestBlockCacheWaiters(t *testing.T) {
 		}
 		done <- err
 	}()
-	c.cache.land(blockKey{p.id, 0, 1}, nil) // the claimed fetch failed
+	c.cache.land(blockKey{p.id, 0, 1}, nil, nil) // the claimed fetch failed
 	if err := <-done; err != nil {
 		t.Fatalf("read after failed claim: %v", err)
 	}
@@ -334,5 +335,129 @@ func TestBlockCacheKeepsBoundaryBlocks(t *testing.T) {
 				t.Fatalf("cache holds %d blocks, want %d", blocks, tc.wantBlocks)
 			}
 		})
+	}
+}
+
+// waiting returns how many reads wait for block k's fetch.
+func (c *blockCache) waiting(k blockKey) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.flights[k]; ok {
+		return f.waiters
+	}
+	return 0
+}
+
+// TestBlockCacheWholeBlockForWaiters: a block the fetching read covered whole is kept for a
+// read that waited for it (which then reads nothing from the source), and only then.
+func TestBlockCacheWholeBlockForWaiters(t *testing.T) {
+	const bs = 4096
+	for _, waiter := range []bool{false, true} {
+		t.Run(fmt.Sprintf("waiter=%v", waiter), func(t *testing.T) {
+			c := mustCoder(t, Layout{2, 1}, WithBlockSize(bs))
+			pack, id := testPack(40_000, 27), testID(27)
+			src := newMemSource(mustEncode(t, c, id, pack), nil)
+			p, err := c.NewPackReader(src, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.PackLen(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			k := blockKey{p.id, 0, 1}
+			if _, _, own := c.cache.claim(p.id, 0, 1, 1); !own[0] { // the test is the fetch
+				t.Fatal("block 1 not claimed")
+			}
+			done := make(chan error, 1)
+			if waiter {
+				go func() {
+					got, err := p.ReadRange(t.Context(), bs+10, 100) // inside block 1
+					if err == nil && !bytes.Equal(got, pack[bs+10:bs+110]) {
+						err = errors.New("wrong bytes")
+					}
+					done <- err
+				}()
+				for c.cache.waiting(k) == 0 {
+					runtime.Gosched()
+				}
+			}
+			before := src.readCount(0)
+			c.cache.land(k, nil, pack[bs:2*bs]) // fetched and covered whole: nothing to keep
+			want := 0
+			if waiter {
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				want = 1
+			}
+			if _, blocks := c.cache.stats(); blocks != want {
+				t.Fatalf("cache holds %d blocks, want %d", blocks, want)
+			}
+			if n := src.readCount(0) - before; n != 0 {
+				t.Fatalf("waiter read shard 0 %d times, want 0", n)
+			}
+		})
+	}
+}
+
+// TestBlockCacheFetchesTailForNext: a read that ends in a shard's second-to-last block
+// fetches the last block with it (one request) and keeps it, so the next read of the tail
+// costs none; when the read's own last block is another read's fetch, the tail is left
+// alone (released, not fetched, not leaked as a flight).
+func TestBlockCacheFetchesTailForNext(t *testing.T) {
+	const bs = 4096
+	c := mustCoder(t, Layout{2, 1}, WithBlockSize(bs))
+	pack, id := testPack(2*4*bs-300, 28), testID(28) // 4 blocks per shard, the last short
+	src := newMemSource(mustEncode(t, c, id, pack), nil)
+	p, err := c.NewPackReader(src, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.ShardSize(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(off, n int64) {
+		t.Helper()
+		got, err := p.ReadRange(t.Context(), off, n)
+		if err != nil || !bytes.Equal(got, pack[off:off+n]) {
+			t.Fatalf("ReadRange(%d, %d): %v", off, n, err)
+		}
+	}
+	reads := func(i int) int { return src.readCount(i) }
+
+	before := reads(0)
+	read(10, 2*bs+100) // shard 0, blocks 0–2: ends in the second-to-last block
+	if n := reads(0) - before; n != 1 {
+		t.Fatalf("first read: %d requests, want 1", n)
+	}
+	read(2*bs+100, s-2*bs-100) // the rest of shard 0
+	if n := reads(0) - before; n != 1 {
+		t.Fatalf("tail read: %d more requests, want 0", n-1)
+	}
+
+	// Shard 1: its block 2 is being fetched by another read (the test).
+	if _, _, own := c.cache.claim(p.id, 1, 2, 2); !own[0] {
+		t.Fatal("block 2 not claimed")
+	}
+	k := blockKey{p.id, 1, 2}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		read(s+2*bs+10, 100) // inside shard 1's block 2
+	}()
+	for c.cache.waiting(k) == 0 {
+		runtime.Gosched()
+	}
+	c.cache.land(k, nil, pack[s+2*bs:s+3*bs])
+	<-done
+	c.cache.mu.Lock()
+	flights := len(c.cache.flights)
+	c.cache.mu.Unlock()
+	if flights != 0 {
+		t.Fatalf("%d flights left", flights)
+	}
+	if c.cache.get(blockKey{p.id, 1, 3}) != nil || reads(1) != 0 {
+		t.Fatalf("the tail was fetched beside another read's block (%d requests)", reads(1))
 	}
 }

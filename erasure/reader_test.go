@@ -315,7 +315,8 @@ func TestMixedBlockSizes(t *testing.T) {
 // TestAlignedReadsRequests: a pack read in pack order in runs that end in one data shard
 // each (a restore cutting its runs with ShardSize) costs one footer request plus one request
 // per data shard: the other footers come with the read that reaches their shard's last
-// block, and the bytes a run needs from the previous shard are in the block cache.
+// block, and the bytes a run needs from the previous shard are in the block cache (a run
+// that ends in the second-to-last block fetches the last one for the next).
 func TestAlignedReadsRequests(t *testing.T) {
 	const bs = 4096
 	l := Layout{4, 2}
@@ -326,10 +327,13 @@ func TestAlignedReadsRequests(t *testing.T) {
 	}{
 		{"whole shards", 0, 1 + 4},
 		{"runs begin in the previous shard", 700, 1 + 4},
-		// Runs that stop short of the last block: shards 1 and 2 have their footer fetched
-		// beside the data, and the next run reads the last block of shards 0–2 on its own;
-		// the final run reaches the end of shard 3.
-		{"runs end over a block early", bs + 10, 1 + 1 + 2*2 + 3 + 1},
+		// Runs that end in the second-to-last block fetch the last one (and so the footer)
+		// with their data, for the next run.
+		{"runs end over a block early", bs + 10, 1 + 4},
+		// Runs that end earlier still: shards 1 and 2 have their footer fetched beside the
+		// data, and the next run reads the last blocks of shards 0–2 on its own; the final
+		// run reaches the end of shard 3.
+		{"runs end over two blocks early", 2*bs + 10, 1 + 1 + 2*2 + 3 + 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -268,10 +268,7 @@ type openerCache struct {
 const maxOpeners = 4096
 
 func (r *Repository) packOpener(ctx context.Context, pack ids.ID) (*crypto.PackOpener, error) {
-	r.openers.mu.Lock()
-	op := r.openers.m[pack]
-	r.openers.mu.Unlock()
-	if op != nil {
+	if op := r.cachedOpener(pack); op != nil {
 		return op, nil
 	}
 	h := backend.Handle{Type: backend.Pack, Name: pack.String()}
@@ -279,10 +276,27 @@ func (r *Repository) packOpener(ctx context.Context, pack ids.ID) (*crypto.PackO
 	if err != nil {
 		return nil, err
 	}
-	if err := checkHeader(head, typePack, h.String()); err != nil {
+	return r.openerFromHead(pack, head)
+}
+
+// cachedOpener returns the remembered opener of pack, or nil.
+func (r *Repository) cachedOpener(pack ids.ID) *crypto.PackOpener {
+	r.openers.mu.Lock()
+	defer r.openers.mu.Unlock()
+	return r.openers.m[pack]
+}
+
+// openerFromHead checks the first packDataStart bytes of pack, derives its opener from the
+// salt there and remembers it.
+func (r *Repository) openerFromHead(pack ids.ID, head []byte) (*crypto.PackOpener, error) {
+	h := backend.Handle{Type: backend.Pack, Name: pack.String()}
+	if len(head) < packDataStart {
+		return nil, fmt.Errorf("%w: %s: %d-byte header", ErrCorrupt, h, len(head))
+	}
+	if err := checkHeader(head[:packDataStart], typePack, h.String()); err != nil {
 		return nil, err
 	}
-	op, err = r.key.NewPackOpener(head[packHeaderSize:packDataStart])
+	op, err := r.key.NewPackOpener(head[packHeaderSize:packDataStart])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", h, err)
 	}

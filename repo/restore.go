@@ -172,6 +172,12 @@ func runCaps(be backend.Backend) (run, plain int) {
 	return maxRunBytes, maxKeptPlain
 }
 
+// headJoin is how far past a pack's header a restore run may start and still read the
+// header with its data (see runJob): the bytes between are read for nothing, but on object
+// storage a request costs more than a block of bytes, and an erasure-coded pack is read in
+// whole blocks (1 MiB) anyway.
+const headJoin = 1 << 20
+
 // loadRange returns length bytes of h at offset: read into (*scratch) when the backend has
 // LoadInto (the buffer is grown and kept for the next call), else a new buffer from Load.
 func (r *Repository) loadRange(ctx context.Context, h backend.Handle, offset int64, length int, scratch *[]byte) ([]byte, error) {
@@ -289,10 +295,13 @@ func (w *restoreWorker) trim() {
 // window are read in pack order, so blobs that lie back to back in a pack are read with one
 // request even when the backup stored them a little out of volume order (its workers finish
 // chunks out of order: in a 256 MiB mixed backup, 145 of 154 consecutive runs of one pack in
-// volume order were not adjacent in it, and planning by window took its runs from 171 to 64).
-// Workers then write within a window out of order; writeBehindLag keeps the write-behind
-// clear of it.
-const restoreWindow = 16 << 20
+// volume order were not adjacent in it, and planning by 16 MiB windows took its runs from
+// 171 to 64). A 16 MiB pack holds ~24 MiB of such a volume, so a window of several packs
+// leaves few packs split between two windows, each half read with requests of its own:
+// 16 / 64 / 128 MiB windows read its 9 packs with 83 / 57 / 50 shard requests over zones.
+// The planned extents cost ~100 bytes each. Workers write within a window out of order
+// (see writeBehind).
+const restoreWindow = 128 << 20
 
 // plannedExtent is a data extent of the planning window, with its blob's location.
 type plannedExtent struct {
@@ -437,8 +446,12 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 		return rr.planJobs(gctx, opts.Sparse, func(j restoreJob) error {
 			if pf != nil && j.locs != nil {
 				first, last := j.locs[0], j.locs[len(j.locs)-1]
+				from := first.Offset
+				if from <= packDataStart+headJoin && rr.r.cachedOpener(first.Pack) == nil {
+					from = 0 // the run may read the header too (runJob)
+				}
 				pf.Prefetch(gctx, backend.Handle{Type: backend.Pack, Name: first.Pack.String()},
-					int64(first.Offset), int64(last.Offset+uint64(last.Length)-first.Offset))
+					int64(from), int64(last.Offset+uint64(last.Length)-from))
 			}
 			select {
 			case jobs <- j:
@@ -513,22 +526,35 @@ func (rr *restoreRun) runJob(ctx context.Context, dst io.WriterAt, j restoreJob,
 			off += n
 		}
 		rr.done.Add(e.Length)
-		wb.wrote(e.Offset + e.Length)
+		wb.wrote(e.Offset, e.Offset+e.Length)
 		return nil
 	}
 	first, last := j.locs[0], j.locs[len(j.locs)-1]
-	op, err := rr.r.packOpener(ctx, first.Pack)
+	// The pack's opener comes from its header. A run that starts near the header of a pack
+	// not opened yet reads from the pack's start, header included, instead of reading the
+	// header with a request of its own; other runs read first and then take the opener,
+	// which by then the run at the header has usually made.
+	op := rr.r.cachedOpener(first.Pack)
+	from := first.Offset
+	if op == nil && from <= packDataStart+headJoin {
+		from = 0
+	}
+	h := backend.Handle{Type: backend.Pack, Name: first.Pack.String()}
+	span := int(last.Offset + uint64(last.Length) - from)
+	sealed, err := rr.r.loadRange(ctx, h, int64(from), span, &w.sealed)
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", first.ID.Short(), err)
 	}
-	h := backend.Handle{Type: backend.Pack, Name: first.Pack.String()}
-	span := int(last.Offset + uint64(last.Length) - first.Offset)
-	sealed, err := rr.r.loadRange(ctx, h, int64(first.Offset), span, &w.sealed)
+	if op == nil && from == 0 {
+		op, err = rr.r.openerFromHead(first.Pack, sealed)
+	} else if op == nil {
+		op, err = rr.r.packOpener(ctx, first.Pack)
+	}
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", first.ID.Short(), err)
 	}
 	for i, loc := range j.locs {
-		at := int(loc.Offset - first.Offset)
+		at := int(loc.Offset - from)
 		pt, err := rr.r.openSealed(op, loc, sealed[at:at+int(loc.Length)], &w.plain)
 		if err != nil {
 			return err
@@ -538,7 +564,7 @@ func (rr *restoreRun) runJob(ctx context.Context, dst io.WriterAt, j restoreJob,
 			return fmt.Errorf("write at %d: %w", e.Offset, err)
 		}
 		rr.done.Add(e.Length)
-		wb.wrote(e.Offset + e.Length)
+		wb.wrote(e.Offset, e.Offset+e.Length)
 	}
 	return nil
 }

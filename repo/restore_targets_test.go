@@ -471,3 +471,97 @@ func TestRestorePlanFollowsPackOrder(t *testing.T) {
 		t.Fatalf("%d adjacent blob pairs, %d data bytes planned: nothing tested", adjacent, covered)
 	}
 }
+
+// headerLoads records the header-only reads (offset 0, packDataStart bytes) of each pack.
+type headerLoads struct {
+	backend.Backend
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (h *headerLoads) note(hd backend.Handle, off, n int64) {
+	if hd.Type == backend.Pack && off == 0 && n == packDataStart {
+		h.mu.Lock()
+		h.n[hd.Name]++
+		h.mu.Unlock()
+	}
+}
+
+func (h *headerLoads) Load(ctx context.Context, hd backend.Handle, off, n int64) ([]byte, error) {
+	h.note(hd, off, n)
+	return h.Backend.Load(ctx, hd, off, n)
+}
+
+func (h *headerLoads) LoadInto(ctx context.Context, hd backend.Handle, off int64, dst []byte) error {
+	h.note(hd, off, int64(len(dst)))
+	return h.Backend.(LoaderInto).LoadInto(ctx, hd, off, dst)
+}
+
+// TestRestoreReadsHeaderWithRun: a restore run that starts within headJoin of the header of
+// a pack not opened yet reads the header with its blobs, so a pack costs no request of its
+// own for its salt; runs further in (4 MiB packs) take the opener another way. Both restore
+// the volume exactly.
+func TestRestoreReadsHeaderWithRun(t *testing.T) {
+	vol := mixedVolume(12<<20, 29)
+	for _, packSize := range []int{1 << 20, 4 << 20} {
+		t.Run(fmt.Sprintf("pack=%dMiB", packSize>>20), func(t *testing.T) {
+			hl := &headerLoads{Backend: mem.New("m"), n: map[string]int{}}
+			opts := testInitOptions(t)
+			opts.PackSize = packSize
+			r, err := InitWith(t.Context(), hl, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			s := backupBytes(t, r, vol, "v")
+			rr, err := r.prepareRestore(t.Context(), s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listPacks := map[string]bool{}
+			for _, lid := range s.Lists {
+				loc, ok, err := rr.cache.Lookup(lid)
+				if err != nil || !ok {
+					t.Fatalf("chunk list %s: %v", lid.Short(), err)
+				}
+				listPacks[loc.Pack.String()] = true
+			}
+			farRuns := 0
+			err = rr.planJobs(t.Context(), true, func(j restoreJob) error {
+				if j.locs[0].Offset > packDataStart+headJoin {
+					farRuns++
+				}
+				return nil
+			})
+			rr.release(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.openers.mu.Lock()
+			r.openers.m = nil // as a new process: no pack opened yet
+			r.openers.mu.Unlock()
+			hl.mu.Lock()
+			clear(hl.n)
+			hl.mu.Unlock()
+
+			w := &memWriterAt{buf: make([]byte, len(vol))}
+			if err := r.Restore(t.Context(), s.ID, w, RestoreOptions{Sparse: true}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(w.buf, vol) {
+				t.Fatal("restored volume differs")
+			}
+			if packSize > headJoin {
+				if farRuns == 0 {
+					t.Fatal("no run starts beyond headJoin: the fallback is not exercised")
+				}
+				return
+			}
+			for pack, n := range hl.n {
+				if !listPacks[pack] {
+					t.Errorf("pack %s: header read on its own %d times", pack[:8], n)
+				}
+			}
+		})
+	}
+}

@@ -1,35 +1,43 @@
 package repo
 
 import (
+	"cmp"
 	"io"
+	"slices"
 	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// writeBehindStep is how far the written frontier must move before more of it is handed to
-// the kernel's writeback; writeBehindLag keeps clear of ranges workers may still be filling:
-// a restore writes each restoreWindow out of order, and jobs of the previous window may
-// still be in flight.
-const (
-	writeBehindStep = 32 << 20
-	writeBehindLag  = 2 * restoreWindow
-)
+// writeBehindStep is how many bytes of finished writes a restore collects before it hands
+// them to the kernel's writeback in one batch.
+const writeBehindStep = 8 << 20
 
 // writeBehind starts writeback of a restore target's dirty pages while the restore runs
 // (sync_file_range SYNC_FILE_RANGE_WRITE, asynchronous, not a durability barrier), so the
 // caller's final fsync has little left to write. It only applies to regular files and
 // block devices that expose their descriptor (syscall.Conn, as *os.File does); for anything
 // else it does nothing.
+//
+// Only the whole pages inside each finished write are handed on: a page a write covers only
+// in part may still be filled by a neighbouring write, and writing it back now would write
+// it twice. Workers write in pack order, not volume order, so there is no written frontier
+// to follow: a range is handed on as soon as it is written, whatever lies before it. The
+// pages left over (two per write at most) are written by the final fsync.
 type writeBehind struct {
-	rc    syscall.RawConn
-	kick  chan int64 // the new frontier; buffered 1, a pending value is replaced
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	ahead int64 // largest frontier seen
-	sent  int64 // frontier last handed to the flusher
+	sync func(off, n int64) // sync_file_range; replaced in tests
+	page int64
+	kick chan struct{} // buffered 1: a batch is ready
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	pending []span // finished, page-aligned ranges not yet handed on
+	bytes   int64  // their total length
 }
+
+// span is a byte range [off, end) of the restore target.
+type span struct{ off, end int64 }
 
 func newWriteBehind(dst io.WriterAt) *writeBehind {
 	c, ok := dst.(syscall.Conn)
@@ -48,51 +56,66 @@ func newWriteBehind(dst io.WriterAt) *writeBehind {
 	if m := st.Mode & unix.S_IFMT; m != unix.S_IFREG && m != unix.S_IFBLK {
 		return nil
 	}
-	w := &writeBehind{rc: rc, kick: make(chan int64, 1)}
+	return startWriteBehind(int64(unix.Getpagesize()), func(off, n int64) {
+		// Best effort: errors surface in the caller's fsync.
+		_ = rc.Control(func(fd uintptr) {
+			_ = unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE)
+		})
+	})
+}
+
+func startWriteBehind(page int64, sync func(off, n int64)) *writeBehind {
+	w := &writeBehind{sync: sync, page: page, kick: make(chan struct{}, 1)}
 	w.wg.Add(1)
 	go w.flush()
 	return w
 }
 
 // wrote records that [off, end) of the target was written.
-func (w *writeBehind) wrote(end int64) {
+func (w *writeBehind) wrote(off, end int64) {
 	if w == nil {
 		return
 	}
-	w.mu.Lock()
-	w.ahead = max(w.ahead, end)
-	front := w.ahead - writeBehindLag
-	if front-w.sent < writeBehindStep {
-		w.mu.Unlock()
+	off = (off + w.page - 1) / w.page * w.page
+	end = end / w.page * w.page
+	if end <= off {
 		return
 	}
-	w.sent = front
-	defer w.mu.Unlock()
-	select {
-	case <-w.kick: // replace a frontier the flusher has not taken yet
-	default:
-	}
-	select {
-	case w.kick <- front:
-	default:
-	}
-}
-
-func (w *writeBehind) flush() {
-	defer w.wg.Done()
-	var done int64
-	for front := range w.kick {
-		if front > done {
-			// Best effort: errors surface in the caller's fsync.
-			_ = w.rc.Control(func(fd uintptr) {
-				_ = unix.SyncFileRange(int(fd), done, front-done, unix.SYNC_FILE_RANGE_WRITE)
-			})
-			done = front
+	w.mu.Lock()
+	w.pending = append(w.pending, span{off, end})
+	w.bytes += end - off
+	ready := w.bytes >= writeBehindStep
+	w.mu.Unlock()
+	if ready {
+		select {
+		case w.kick <- struct{}{}:
+		default: // a batch is signalled already
 		}
 	}
 }
 
-// stop waits for the flusher; call once, after the last write.
+// flush hands each batch to the kernel, adjacent ranges joined, in file order.
+func (w *writeBehind) flush() {
+	defer w.wg.Done()
+	var batch []span
+	for range w.kick {
+		w.mu.Lock()
+		batch, w.pending = w.pending, batch[:0]
+		w.bytes = 0
+		w.mu.Unlock()
+		slices.SortFunc(batch, func(a, b span) int { return cmp.Compare(a.off, b.off) })
+		for i := 0; i < len(batch); {
+			s := batch[i]
+			for i++; i < len(batch) && batch[i].off <= s.end; i++ {
+				s.end = max(s.end, batch[i].end)
+			}
+			w.sync(s.off, s.end-s.off)
+		}
+	}
+}
+
+// stop waits for the flusher; call once, after the last write. Ranges not handed on yet are
+// left to the caller's fsync.
 func (w *writeBehind) stop() {
 	if w == nil {
 		return

@@ -9,6 +9,6 @@ type writeBehind struct{}
 
 func newWriteBehind(io.WriterAt) *writeBehind { return nil }
 
-func (w *writeBehind) wrote(int64) {}
+func (w *writeBehind) wrote(off, end int64) {}
 
 func (w *writeBehind) stop() {}
