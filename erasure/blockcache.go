@@ -163,35 +163,30 @@ func (p *PackReader) readSegmentCached(ctx context.Context, seg segment, g *Shar
 			hi = first + int64(j)
 		}
 	}
-	blockEnd := func(b int64) int64 { return min((b+1)*bs, s) }
-	// put copies block b (bytes data, starting at payload offset b*bs) into seg.out.
-	put := func(b int64, data []byte) {
-		bo := b * bs
-		from, to := max(seg.off, bo), min(seg.off+seg.n, bo+int64(len(data)))
-		copy(seg.out[from-seg.off:to-seg.off], data[from-bo:to-bo])
-	}
 	if lo >= 0 {
-		data, err := p.fetchSegment(ctx, segment{shard: seg.shard, off: lo * bs, n: blockEnd(hi) - lo*bs})
+		skip := make([]bool, hi-lo+1) // blocks in the span another read has
+		for b := lo; b <= hi; b++ {
+			skip[b-lo] = !own[b-first]
+		}
+		bufs, err := p.fetchBlocks(ctx, seg, g, lo, hi, last, skip)
 		for b := lo; b <= hi; b++ {
 			if !own[b-first] {
 				continue
 			}
 			var keep, blk []byte
-			if err == nil && b > last { // the tail: fetched for the next read
-				keep = append([]byte(nil), data[b*bs-lo*bs:blockEnd(b)-lo*bs]...)
-			} else if err == nil {
-				blk = data[b*bs-lo*bs : blockEnd(b)-lo*bs]
-				put(b, blk)
+			switch {
+			case err != nil:
+			case bufs[b-lo] == nil: // written to seg.out: covered whole
+				blk = seg.out[b*bs-seg.off : min((b+1)*bs, s)-seg.off]
+			case b > last: // the tail: fetched for the next read
+				keep = bufs[b-lo]
+			default:
 				// Only a block this read used part of is kept: reads in pack order (a
 				// restore) need it again for the neighbouring range, while a block the read
 				// covered whole is not read again, and keeping it would only push the
 				// boundary blocks out (unless a read is waiting for it: see land).
-				if b*bs < seg.off || blockEnd(b) > seg.off+seg.n {
-					keep = blk
-					if lo != hi { // own array per block, so the budget counts what is held
-						keep = append([]byte(nil), blk...)
-					}
-				}
+				seg.put(b, bs, bufs[b-lo])
+				keep = bufs[b-lo]
 			}
 			p.cache.land(blockKey{p.id, seg.shard, b}, keep, blk)
 		}
@@ -201,7 +196,7 @@ func (p *PackReader) readSegmentCached(ctx context.Context, seg segment, g *Shar
 	}
 	for j, b := range hit {
 		if b != nil {
-			put(first+int64(j), b)
+			seg.put(first+int64(j), bs, b)
 		}
 	}
 	for j, ch := range wait {
@@ -216,12 +211,15 @@ func (p *PackReader) readSegmentCached(ctx context.Context, seg segment, g *Shar
 		b := first + int64(j)
 		data := p.cache.get(blockKey{p.id, seg.shard, b})
 		if data == nil { // that fetch failed, or the block was evicted already: fetch it here
-			var err error
-			if data, err = p.fetchSegment(ctx, segment{shard: seg.shard, off: b * bs, n: blockEnd(b) - b*bs}); err != nil {
+			bufs, err := p.fetchBlocks(ctx, seg, g, b, b, b, nil)
+			if err != nil {
 				return err
 			}
+			data = bufs[0]
 		}
-		put(b, data)
+		if data != nil {
+			seg.put(b, bs, data)
+		}
 	}
 	return nil
 }

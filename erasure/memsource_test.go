@@ -132,3 +132,51 @@ func (s *memSource) ReadShard(ctx context.Context, i int, off, n int64) ([]byte,
 	}
 	return append([]byte(nil), obj[off:off+n]...), nil
 }
+
+// ReadShardInto implements ShardReaderInto with ReadShard's faults and records. A slow
+// read writes garbage into the parts after its ctx ended, as a late network read could: a
+// caller that returned without waiting for it would race (-race) or see wrong bytes.
+func (s *memSource) ReadShardInto(ctx context.Context, i int, off int64, parts [][]byte) error {
+	var n int64
+	for _, p := range parts {
+		n += int64(len(p))
+	}
+	if s.faultOf(i) == faultSlow {
+		_, err := s.ReadShard(ctx, i, off, n) // blocks until ctx ends
+		for _, p := range parts {
+			for j := range p {
+				p[j] = 0xee
+			}
+		}
+		return err
+	}
+	b, err := s.ReadShard(ctx, i, off, n)
+	if err != nil {
+		return err
+	}
+	scatter(b, parts)
+	return nil
+}
+
+func (s *memSource) faultOf(i int) fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults[i]
+}
+
+// plainSource serves a memSource without ReadShardInto: readers take the ReadShard-and-copy
+// path.
+type plainSource struct{ m *memSource }
+
+func (p plainSource) ReadShard(ctx context.Context, i int, off, n int64) ([]byte, error) {
+	return p.m.ReadShard(ctx, i, off, n)
+}
+
+// sourceKinds are the two ways a PackReader reads a memSource.
+var sourceKinds = []struct {
+	name string
+	wrap func(*memSource) ShardSource
+}{
+	{"into", func(m *memSource) ShardSource { return m }},
+	{"plain", func(m *memSource) ShardSource { return plainSource{m} }},
+}

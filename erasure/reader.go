@@ -177,67 +177,158 @@ func (p *PackReader) readSegment(ctx context.Context, seg segment, g *ShardInfo)
 	if p.cache != nil {
 		return p.readSegmentCached(ctx, seg, g)
 	}
-	data, err := p.fetchSegment(ctx, seg)
-	if err == nil {
-		copy(seg.out, data)
+	bs := g.BlockSize
+	first, last := seg.off/bs, (seg.off+seg.n-1)/bs
+	bufs, err := p.fetchBlocks(ctx, seg, g, first, last, last, nil)
+	if err != nil {
+		return err
 	}
-	return err
+	for b, buf := range bufs {
+		if buf != nil {
+			seg.put(first+int64(b), bs, buf)
+		}
+	}
+	return nil
 }
 
-// fetchSegment returns the verified bytes of seg (seg.out unused) from its data shard,
-// falling back to (or, after hedgeAfter, racing) a degraded read.
-func (p *PackReader) fetchSegment(ctx context.Context, seg segment) ([]byte, error) {
-	if p.badErr(seg.shard) != nil {
-		return p.degraded(ctx, seg)
+// put copies the part of block b (bytes data, block size bs) that seg covers into seg.out.
+func (seg segment) put(b, bs int64, data []byte) {
+	bo := b * bs
+	from, to := max(seg.off, bo), min(seg.off+seg.n, bo+int64(len(data)))
+	if from < to {
+		copy(seg.out[from-seg.off:to-seg.off], data[from-bo:to-bo])
+	}
+}
+
+// whole reports whether seg covers block b (block size bs, shard size s) whole.
+func (seg segment) whole(b, bs, s int64) bool {
+	return b*bs >= seg.off && min((b+1)*bs, s) <= seg.off+seg.n
+}
+
+// fetchBlocks fetches blocks [lo, hi] of seg's shard with one request (healthy, or
+// degraded), verified. Blocks in [lo, last] that seg covers whole and that skip does not
+// mark (skip[b-lo]: another read has them) are written straight into seg.out, so the bulk
+// of a read is never copied; every other block comes back in a buffer of its own,
+// bufs[b-lo] (nil for the blocks written to seg.out).
+func (p *PackReader) fetchBlocks(ctx context.Context, seg segment, g *ShardInfo, lo, hi, last int64, skip []bool) (bufs [][]byte, err error) {
+	bs, s := g.BlockSize, g.ShardSize
+	bufs = make([][]byte, hi-lo+1)
+	var parts [][]byte
+	for b := lo; b <= hi; b++ {
+		end := min((b+1)*bs, s)
+		if b <= last && seg.whole(b, bs, s) && (skip == nil || !skip[b-lo]) {
+			out := seg.out[b*bs-seg.off : end-seg.off]
+			if n := len(parts); n > 0 && bufs[b-lo-1] == nil {
+				parts[n-1] = seg.out[b*bs-seg.off-int64(len(parts[n-1])) : end-seg.off] // extend
+			} else {
+				parts = append(parts, out)
+			}
+			continue
+		}
+		bufs[b-lo] = make([]byte, end-b*bs)
+		parts = append(parts, bufs[b-lo])
+	}
+	if err := p.fetchInto(ctx, seg.shard, lo*bs, parts); err != nil {
+		return nil, err
+	}
+	return bufs, nil
+}
+
+// fetchInto fills parts with the verified payload of data shard i from start (a block
+// boundary; see fetchBlocksInto), falling back to (or, after hedgeAfter, racing) a degraded
+// read. It returns only once nothing writes into parts any more: when the degraded read
+// wins, the healthy one is cancelled and waited for before the result is copied in.
+func (p *PackReader) fetchInto(ctx context.Context, i int, start int64, parts [][]byte) error {
+	seg := segment{shard: i, off: start, n: partsLen(parts)}
+	if p.badErr(i) != nil {
+		data, err := p.degraded(ctx, seg)
+		if err == nil {
+			scatter(data, parts)
+		}
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	results := make(chan segResult, 2)
+	healthy := make(chan error, 1)
 	go func() {
-		data, start, err := p.fetchRange(ctx, seg.shard, seg.off, seg.n)
-		if err == nil {
-			data = data[seg.off-start : seg.off-start+seg.n]
+		err := p.fetchBlocksInto(ctx, i, start, parts)
+		if err != nil && ctx.Err() == nil {
+			p.markBad(i, err)
 		}
-		results <- segResult{data: data, err: err}
+		healthy <- err
 	}()
+	healthyDone := false
+	stopHealthy := func() {
+		cancel()
+		if !healthyDone {
+			<-healthy
+			healthyDone = true
+		}
+	}
 	var hedge <-chan time.Time
 	if p.c.hedgeAfter > 0 {
 		t := time.NewTimer(p.c.hedgeAfter)
 		defer t.Stop()
 		hedge = t.C
 	}
+	degradedRes := make(chan segResult, 1)
 	pending, degradedStarted := 1, false
 	startDegraded := func() {
 		degradedStarted = true
 		pending++
 		go func() {
 			data, err := p.degraded(ctx, seg)
-			results <- segResult{data: data, err: err, degraded: true}
+			degradedRes <- segResult{data: data, err: err, degraded: true}
 		}()
 	}
 	var lastErr error
 	for pending > 0 {
 		select {
-		case r := <-results:
+		case err := <-healthy:
+			healthyDone = true
 			pending--
-			if r.err == nil {
-				return r.data, nil
+			if err == nil {
+				return nil
 			}
-			if lastErr == nil || r.degraded {
-				lastErr = r.err
+			if lastErr == nil {
+				lastErr = err
 			}
 			if !degradedStarted {
 				startDegraded()
 			}
+		case r := <-degradedRes:
+			pending--
+			if r.err == nil {
+				stopHealthy()
+				scatter(r.data, parts)
+				return nil
+			}
+			lastErr = r.err
 		case <-hedge:
 			if !degradedStarted {
 				startDegraded()
 			}
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			stopHealthy()
+			return ctx.Err()
 		}
 	}
-	return nil, lastErr
+	return lastErr
+}
+
+func partsLen(parts [][]byte) int64 {
+	var n int64
+	for _, p := range parts {
+		n += int64(len(p))
+	}
+	return n
+}
+
+// scatter copies data into parts, in order.
+func scatter(data []byte, parts [][]byte) {
+	for _, p := range parts {
+		data = data[copy(p, data):]
+	}
 }
 
 // degraded reconstructs seg from the other shards' verified ranges.
@@ -290,96 +381,144 @@ func (p *PackReader) degraded(ctx context.Context, seg segment) ([]byte, error) 
 }
 
 // fetchRange returns verified payload bytes [start, start+len(data)) of shard i covering
-// [off, off+n). A failure other than cancellation marks the shard bad.
+// [off, off+n), in a new buffer. A failure other than cancellation marks the shard bad.
 func (p *PackReader) fetchRange(ctx context.Context, i int, off, n int64) (data []byte, start int64, err error) {
-	data, start, err = p.fetchRangeOnce(ctx, i, off, n)
+	g := p.geom0()
+	if g == nil {
+		return nil, 0, fmt.Errorf("shard %d: pack geometry unknown", i)
+	}
+	start, end := blockAlign(off, n, g.BlockSize, g.ShardSize)
+	data = make([]byte, end-start)
+	err = p.fetchBlocksInto(ctx, i, start, [][]byte{data})
 	if err != nil && ctx.Err() == nil {
 		p.markBad(i, err)
 	}
 	return data, start, err
 }
 
-func (p *PackReader) fetchRangeOnce(ctx context.Context, i int, off, n int64) ([]byte, int64, error) {
+// fetchBlocksInto reads payload [start, start+partsLen(parts)) of shard i into parts with
+// one request and verifies it. start is a block boundary of the pack geometry, and every
+// part starts on one and ends on one or at the end of the shard, so each part is checked
+// on its own. A shard whose footer is not known yet is read on to the end of its object
+// when the parts reach its last block, so the footer arrives with the data; otherwise the
+// footer is fetched beside the range. A shard written with another block size than the
+// geometry's is read again, aligned to its own blocks.
+func (p *PackReader) fetchBlocksInto(ctx context.Context, i int, start int64, parts [][]byte) error {
+	g := p.geom0()
+	if g == nil {
+		return fmt.Errorf("shard %d: pack geometry unknown", i)
+	}
 	info := p.footer(i)
+	read := false
 	if info == nil {
-		// Fetch the footer and the range (aligned to the block size seen so far) at once.
-		g := p.geom0()
-		if g == nil {
-			return nil, 0, fmt.Errorf("shard %d: pack geometry unknown", i)
-		}
-		start, end := blockAlign(off, n, g.BlockSize, g.ShardSize)
-		if end > g.ShardSize-g.BlockSize {
+		if start+partsLen(parts) > g.ShardSize-g.BlockSize {
 			// The range reaches the shard's last block: read on to the end of the object,
 			// so the footer comes with the data in one request.
-			data, fi, err := p.fetchToEnd(ctx, i, start, g)
-			if err != nil {
-				return nil, 0, err
-			}
-			if fi != nil {
-				return data, start, nil
+			fi, err := p.fetchToEndInto(ctx, i, start, parts, g)
+			if err != nil || fi != nil {
+				return err
 			}
 			// Not the footer length this geometry implies (another block size): below.
 		}
-		var fi *ShardInfo
-		var ferr error
+		var ferr, derr error
 		var wg sync.WaitGroup
-		wg.Go(func() { fi, ferr = p.fetchFooter(ctx, i) })
-		data, derr := p.readExact(ctx, i, start, end-start)
+		wg.Go(func() { info, ferr = p.fetchFooter(ctx, i) })
+		derr = p.readInto(ctx, i, start, parts)
 		wg.Wait()
 		if ferr != nil {
-			return nil, 0, ferr
+			return ferr
 		}
-		if fi.BlockSize == g.BlockSize {
-			if derr != nil {
-				return nil, 0, derr
-			}
-			if err := fi.VerifyRange(data, start); err != nil {
-				return nil, 0, err
-			}
-			return data, start, nil
+		if info.BlockSize == g.BlockSize && derr != nil {
+			return derr
 		}
-		info = fi // written with another block size: realign and read again
+		read = true
 	}
-	start, end := info.BlockAlign(off, n)
-	data, err := p.readExact(ctx, i, start, end-start)
-	if err != nil {
-		return nil, 0, err
+	if info.BlockSize != g.BlockSize {
+		return p.readRealigned(ctx, i, info, start, parts)
 	}
-	if err := info.VerifyRange(data, start); err != nil {
-		return nil, 0, err
+	if !read {
+		if err := p.readInto(ctx, i, start, parts); err != nil {
+			return err
+		}
 	}
-	return data, start, nil
+	return verifyParts(info, start, parts)
 }
 
-// fetchToEnd reads shard i from payload offset start (a block boundary of g) to the end of
-// its object, footer included, which is ShardSize-start+F bytes if the shard has g's block
-// size. It verifies and records the footer and returns the verified payload [start,
-// ShardSize). If the bytes read do not end in a trailer naming that footer length (the
-// shard was written with smaller blocks, or is damaged), it returns a nil footer and no
-// error: the caller reads the footer and the range separately, which tells the two apart.
-// A shard written with larger blocks is shorter than the read, which fails; the read is
-// then served degraded, like any failed shard.
-func (p *PackReader) fetchToEnd(ctx context.Context, i int, start int64, g *ShardInfo) ([]byte, *ShardInfo, error) {
+// verifyParts checks parts, the payload from start on, against info's block checksums.
+func verifyParts(info *ShardInfo, start int64, parts [][]byte) error {
+	for _, part := range parts {
+		if err := info.VerifyRange(part, start); err != nil {
+			return err
+		}
+		start += int64(len(part))
+	}
+	return nil
+}
+
+// readRealigned fills parts (payload from start on) from shard i, which was written with
+// info's block size, not the geometry's: the range is read aligned to info's blocks,
+// verified, and copied in.
+func (p *PackReader) readRealigned(ctx context.Context, i int, info *ShardInfo, start int64, parts [][]byte) error {
+	n := partsLen(parts)
+	from, to := info.BlockAlign(start, n)
+	data, err := p.readExact(ctx, i, from, to-from)
+	if err != nil {
+		return err
+	}
+	if err := info.VerifyRange(data, from); err != nil {
+		return err
+	}
+	scatter(data[start-from:start-from+n], parts)
+	return nil
+}
+
+// fetchToEndInto reads shard i from payload offset start (a block boundary of g) to the end
+// of its object, footer included (ShardSize-start+F bytes if the shard has g's block size):
+// the payload into parts, the rest, if any, and the footer into a buffer of its own. It
+// verifies and records the footer and verifies the payload. If the bytes read do not end
+// in a trailer naming that footer length (the shard was written with smaller blocks, or is
+// damaged), it returns a nil footer and no error: the caller reads the footer and the range
+// separately, which tells the two apart. A shard written with larger blocks is shorter than
+// the read, which fails; the read is then served degraded, like any failed shard.
+func (p *PackReader) fetchToEndInto(ctx context.Context, i int, start int64, parts [][]byte, g *ShardInfo) (*ShardInfo, error) {
 	f := int64(footerLen(numBlocks(g.ShardSize, g.BlockSize)))
-	obj, err := p.readExact(ctx, i, start, g.ShardSize-start+f)
-	if err != nil {
-		return nil, nil, err
+	end := start + partsLen(parts)
+	rest := make([]byte, g.ShardSize-end+f)
+	if err := p.readInto(ctx, i, start, append(parts[:len(parts):len(parts)], rest)); err != nil {
+		return nil, err
 	}
-	if fl, err := FooterLen(obj); err != nil || int64(fl) != f {
-		return nil, nil, nil // a longer footer (smaller blocks) leaves no trailer here
+	if fl, err := FooterLen(rest); err != nil || int64(fl) != f {
+		return nil, nil // a longer footer (smaller blocks) leaves no trailer here
 	}
-	info, err := ParseFooter(obj)
+	info, err := ParseFooter(rest)
 	if err != nil {
-		return nil, nil, fmt.Errorf("shard %d footer: %w", i, err)
+		return nil, fmt.Errorf("shard %d footer: %w", i, err)
 	}
 	if err := p.acceptFooter(i, info); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	data := obj[:int64(len(obj))-f]
-	if err := info.VerifyRange(data, start); err != nil {
-		return nil, nil, err
+	if err := verifyParts(info, start, parts); err != nil {
+		return nil, err
 	}
-	return data, info, nil
+	return info, nil
+}
+
+// readInto fills parts from shard i's object at off with one request: ReadShardInto if
+// the source has it, else ReadShard and a copy.
+func (p *PackReader) readInto(ctx context.Context, i int, off int64, parts [][]byte) error {
+	n := partsLen(parts)
+	if ri, ok := p.src.(ShardReaderInto); ok {
+		if err := ri.ReadShardInto(ctx, i, off, parts); err != nil {
+			return fmt.Errorf("read shard %d [%d, +%d): %w", i, off, n, err)
+		}
+		return nil
+	}
+	b, err := p.readExact(ctx, i, off, n)
+	if err != nil {
+		return err
+	}
+	scatter(b, parts)
+	return nil
 }
 
 func (p *PackReader) readExact(ctx context.Context, i int, off, n int64) ([]byte, error) {

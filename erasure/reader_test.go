@@ -70,62 +70,65 @@ func TestReadRange(t *testing.T) {
 		{name: "three down", faults: map[int]fault{0: faultMissing, 1: faultCorruptPayload, 5: faultError}, fail: true},
 	}
 	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			src := newMemSource(objs, sc.faults)
-			for i, o := range sc.swap {
-				src.objs[i] = bytes.Clone(o)
-			}
-			shared, err := c.NewPackReader(src, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			into, err := c.NewPackReader(src, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, len(pack)) // reused by every "into" read
-			for _, rc := range readCases(s, int64(len(pack))) {
-				for _, mode := range []string{"fresh", "shared", "into"} {
-					var got []byte
-					var err error
-					switch mode {
-					case "fresh":
-						got, err = c.ReadRange(t.Context(), src, id, rc.off, rc.n)
-					case "shared":
-						got, err = shared.ReadRange(t.Context(), rc.off, rc.n)
-					default:
-						got = buf[:rc.n]
-						for i := range got {
-							got[i] = 0xa5 // the previous read's bytes must not survive
+		for _, kind := range sourceKinds {
+			t.Run(sc.name+"/"+kind.name, func(t *testing.T) {
+				ms := newMemSource(objs, sc.faults)
+				for i, o := range sc.swap {
+					ms.objs[i] = bytes.Clone(o)
+				}
+				src := kind.wrap(ms)
+				shared, err := c.NewPackReader(src, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				into, err := c.NewPackReader(src, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				buf := make([]byte, len(pack)) // reused by every "into" read
+				for _, rc := range readCases(s, int64(len(pack))) {
+					for _, mode := range []string{"fresh", "shared", "into"} {
+						var got []byte
+						var err error
+						switch mode {
+						case "fresh":
+							got, err = c.ReadRange(t.Context(), src, id, rc.off, rc.n)
+						case "shared":
+							got, err = shared.ReadRange(t.Context(), rc.off, rc.n)
+						default:
+							got = buf[:rc.n]
+							for i := range got {
+								got[i] = 0xa5 // the previous read's bytes must not survive
+							}
+							err = into.ReadRangeInto(t.Context(), rc.off, got)
 						}
-						err = into.ReadRangeInto(t.Context(), rc.off, got)
-					}
-					if sc.fail && touchesFailed(rc, s, sc.faults) {
-						var tf *TooFewShardsError
-						if !errors.As(err, &tf) || tf.Have >= l.Data {
-							t.Fatalf("%s %+v: err %v, want ErrTooFewShards", mode, rc, err)
+						if sc.fail && touchesFailed(rc, s, sc.faults) {
+							var tf *TooFewShardsError
+							if !errors.As(err, &tf) || tf.Have >= l.Data {
+								t.Fatalf("%s %+v: err %v, want ErrTooFewShards", mode, rc, err)
+							}
+							if got := fmt.Sprint(sortedKeys(tf.Failed)); got != fmt.Sprint(sortedKeys(sc.faults)) {
+								t.Fatalf("%s %+v: failures name shards %s, want %v (%v)", mode, rc, got, sortedKeys(sc.faults), err)
+							}
+							continue
 						}
-						if got := fmt.Sprint(sortedKeys(tf.Failed)); got != fmt.Sprint(sortedKeys(sc.faults)) {
-							t.Fatalf("%s %+v: failures name shards %s, want %v (%v)", mode, rc, got, sortedKeys(sc.faults), err)
+						if err != nil {
+							t.Fatalf("%s %+v: %v", mode, rc, err)
 						}
-						continue
-					}
-					if err != nil {
-						t.Fatalf("%s %+v: %v", mode, rc, err)
-					}
-					if !bytes.Equal(got, pack[rc.off:rc.off+rc.n]) {
-						t.Fatalf("%s %+v: wrong bytes", mode, rc)
+						if !bytes.Equal(got, pack[rc.off:rc.off+rc.n]) {
+							t.Fatalf("%s %+v: wrong bytes", mode, rc)
+						}
 					}
 				}
-			}
-			if len(sc.faults) == 0 && len(sc.swap) == 0 {
-				for i := l.Data; i < l.Total(); i++ {
-					if n := src.readCount(i); n != 0 {
-						t.Errorf("healthy reads touched parity shard %d %d times", i, n)
+				if len(sc.faults) == 0 && len(sc.swap) == 0 {
+					for i := l.Data; i < l.Total(); i++ {
+						if n := ms.readCount(i); n != 0 {
+							t.Errorf("healthy reads touched parity shard %d %d times", i, n)
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -222,6 +225,21 @@ func TestReadRangeDoesNotWaitForSlow(t *testing.T) {
 	}
 	if src.readCount(4)+src.readCount(5) == 0 {
 		t.Fatal("slow data shard 2 was not hedged around")
+	}
+	if i := <-src.slowDone; i != 2 {
+		t.Fatalf("slow shard %d released", i)
+	}
+
+	// Hedged whole blocks go straight into the caller's buffer; the slow read, which
+	// writes into it until it returns, is waited for before the reconstruction is copied.
+	src = newMemSource(objs, map[int]fault{2: faultSlow})
+	pr, err := h.NewPackReader(src, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3*4096)
+	if err := pr.ReadRangeInto(t.Context(), 2*s, buf); err != nil || !bytes.Equal(buf, pack[2*s:2*s+3*4096]) {
+		t.Fatalf("hedged read into the caller's buffer: %v", err)
 	}
 	if i := <-src.slowDone; i != 2 {
 		t.Fatalf("slow shard %d released", i)

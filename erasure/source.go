@@ -19,3 +19,13 @@ import "context"
 type ShardSource interface {
 	ReadShard(ctx context.Context, index int, offset, length int64) ([]byte, error)
 }
+
+// ShardReaderInto is an optional ShardSource extension: ReadShardInto fills parts, in
+// order, with the bytes of shard index's object from offset (>= 0) on, exactly as many as
+// the parts hold (a shorter object is an error), with one request. A PackReader reads the
+// blocks a range covers whole straight into the caller's buffer this way, and only the
+// blocks at its ends (and a footer) into buffers of its own. Otherwise ReadShard's rules
+// apply; on an error the parts may hold part of the data.
+type ShardReaderInto interface {
+	ReadShardInto(ctx context.Context, index int, offset int64, parts [][]byte) error
+}

@@ -65,3 +65,61 @@ func RunLoadInto(t *testing.T, be LoaderInto) {
 		})
 	}
 }
+
+// PartsLoader is a backend that can read a range into consecutive parts with one request.
+type PartsLoader interface {
+	backend.Backend
+	LoadParts(ctx context.Context, h backend.Handle, offset int64, parts [][]byte) error
+}
+
+// RunLoadParts checks LoadParts on an empty backend be: ranges split into parts of every
+// shape (one part, several, empty ones between) fill the parts in order; short and
+// out-of-range reads fail; a missing object is ErrNotFound.
+func RunLoadParts(t *testing.T, be PartsLoader) {
+	ctx := context.Background()
+	h := backend.Handle{Type: backend.Pack, Name: "ef0123"}
+	data := []byte("0123456789abcdefghij")
+	if err := be.Save(ctx, h, data); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		h        backend.Handle
+		off      int64
+		sizes    []int
+		notFound bool
+		fail     bool
+	}{
+		{name: "one part", h: h, sizes: []int{20}},
+		{name: "three parts", h: h, off: 2, sizes: []int{3, 10, 5}},
+		{name: "empty parts between", h: h, off: 1, sizes: []int{0, 4, 0, 0, 6, 0}},
+		{name: "tail", h: h, off: 15, sizes: []int{1, 4}},
+		{name: "short", h: h, off: 15, sizes: []int{4, 2}, fail: true},
+		{name: "beyond", h: h, off: 30, sizes: []int{1}, fail: true},
+		{name: "missing", h: backend.Handle{Type: backend.Pack, Name: "cd4567"}, sizes: []int{1, 1}, fail: true, notFound: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			parts := make([][]byte, len(tc.sizes))
+			for i, n := range tc.sizes {
+				parts[i] = bytes.Repeat([]byte{'.'}, n)
+			}
+			err := be.LoadParts(ctx, tc.h, tc.off, parts)
+			if tc.fail {
+				if err == nil {
+					t.Fatal("LoadParts succeeded, want an error")
+				}
+				if errors.Is(err, backend.ErrNotFound) != tc.notFound {
+					t.Fatalf("err %v: ErrNotFound %v, want %v", err, !tc.notFound, tc.notFound)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadParts: %v", err)
+			}
+			if got, want := bytes.Join(parts, nil), data[tc.off:tc.off+int64(len(bytes.Join(parts, nil)))]; !bytes.Equal(got, want) {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		})
+	}
+}

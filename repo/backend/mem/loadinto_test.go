@@ -11,3 +11,8 @@ import (
 func TestLoadInto(t *testing.T) {
 	backendtest.RunLoadInto(t, mem.New("m"))
 }
+
+// TestLoadParts runs the shared LoadParts checks.
+func TestLoadParts(t *testing.T) {
+	backendtest.RunLoadParts(t, mem.New("m"))
+}

@@ -134,9 +134,29 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	return clone(w), nil
 }
 
+// LoadParts reads the bytes of h from offset on into parts, in order, exactly as many as
+// they hold: LoadInto for several buffers (zones read a range's whole blocks into the
+// caller's buffer with it). Faults registered for OpLoad apply.
+func (b *Backend) LoadParts(ctx context.Context, h backend.Handle, offset int64, parts [][]byte) error {
+	var n int
+	for _, p := range parts {
+		n += len(p)
+	}
+	return b.loadInto(ctx, h, offset, n, func(d []byte) {
+		for _, p := range parts {
+			d = d[copy(p, d):]
+		}
+	})
+}
+
 // LoadInto copies exactly len(dst) bytes of h at offset into dst. Faults registered for
 // OpLoad apply to it as to Load.
 func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, dst []byte) error {
+	return b.loadInto(ctx, h, offset, len(dst), func(d []byte) { copy(dst, d) })
+}
+
+// loadInto checks that h holds n bytes at offset and hands them to fill.
+func (b *Backend) loadInto(ctx context.Context, h backend.Handle, offset int64, n int, fill func([]byte)) error {
 	h, err, _ := b.start(ctx, OpLoad, h)
 	if err != nil {
 		return err
@@ -150,10 +170,10 @@ func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, 
 	if !ok {
 		return fmt.Errorf("mem: load %s: %w", h, backend.ErrNotFound)
 	}
-	if size := int64(len(d)); offset > size || int64(len(dst)) > size-offset {
-		return fmt.Errorf("mem: load %s: short object: wanted %d bytes at %d, size %d", h, len(dst), offset, size)
+	if size := int64(len(d)); offset > size || int64(n) > size-offset {
+		return fmt.Errorf("mem: load %s: short object: wanted %d bytes at %d, size %d", h, n, offset, size)
 	}
-	copy(dst, d[offset:])
+	fill(d[offset : offset+int64(n)])
 	return nil
 }
 

@@ -254,7 +254,30 @@ func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, 
 		}
 		return nil
 	}
-	_, err := b.load(ctx, h, offset, int64(len(dst)), dst)
+	_, err := b.load(ctx, h, offset, int64(len(dst)), [][]byte{dst})
+	return err
+}
+
+// LoadParts reads the bytes of h from offset on into parts, in order, exactly as many as
+// they hold, with one range GET (retried like Load): a vectored LoadInto, so the zones
+// backend reads the whole blocks of a range into the caller's buffer and only the blocks
+// at its ends into buffers of its own. An object too short is an error. On an error the
+// parts may hold part of the data.
+func (b *Backend) LoadParts(ctx context.Context, h backend.Handle, offset int64, parts [][]byte) error {
+	var n int64
+	for _, p := range parts {
+		n += int64(len(p))
+	}
+	if n == 0 {
+		return b.LoadInto(ctx, h, offset, nil)
+	}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("s3 load: %w", err)
+	}
+	if offset < 0 {
+		return fmt.Errorf("s3 load %s: invalid offset %d", h, offset)
+	}
+	_, err := b.load(ctx, h, offset, n, parts)
 	return err
 }
 
@@ -270,9 +293,9 @@ func (b *Backend) LoadTail(ctx context.Context, h backend.Handle, n int64) ([]by
 	return b.load(ctx, h, -n, 0, nil)
 }
 
-// load is Load (dst nil: a new buffer) and LoadInto (dst of len length > 0): the range GET
-// with its retries of a body cut short.
-func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int64, dst []byte) ([]byte, error) {
+// load is Load (dst nil: a new buffer), LoadInto and LoadParts (dst of total length
+// length > 0): the range GET with its retries of a body cut short.
+func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int64, dst [][]byte) ([]byte, error) {
 	for attempt := 1; ; attempt++ {
 		data, retry, err := b.loadOnce(ctx, h, offset, length, dst)
 		if err == nil || !retry || attempt >= b.cfg.MaxRetries {
@@ -281,10 +304,10 @@ func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int
 	}
 }
 
-// loadOnce does one ranged GET (offset < 0: the last -offset bytes) into dst, or into a new
-// buffer if dst is nil; retry reports whether a failure happened while reading the body of
-// an otherwise good response.
-func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length int64, dst []byte) (data []byte, retry bool, err error) {
+// loadOnce does one ranged GET (offset < 0: the last -offset bytes) into the parts of dst,
+// in order, or into a new buffer if dst is nil; retry reports whether a failure happened
+// while reading the body of an otherwise good response.
+func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length int64, dst [][]byte) (data []byte, retry bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("s3 load %s: %w", h, err)
 	}
@@ -321,14 +344,16 @@ func (b *Backend) loadOnce(ctx context.Context, h backend.Handle, offset, length
 	if want < 0 {
 		return nil, false, fmt.Errorf("s3 %s: response without a content length", op)
 	}
-	buf := dst
-	if buf == nil {
-		buf = make([]byte, want)
+	if dst == nil {
+		data = make([]byte, want)
+		dst = [][]byte{data}
 	}
-	if _, err := io.ReadFull(progressReader{body, w}, buf); err != nil {
-		return nil, true, b.classify(ctx, w, op, fmt.Errorf("read body: %w", err))
+	for _, part := range dst {
+		if _, err := io.ReadFull(progressReader{body, w}, part); err != nil {
+			return nil, true, b.classify(ctx, w, op, fmt.Errorf("read body: %w", err))
+		}
 	}
-	return buf, false, nil
+	return data, false, nil
 }
 
 // unsatisfiable handles a 416 answer: a load of nothing at the exact end of the object is

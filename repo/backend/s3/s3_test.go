@@ -327,4 +327,5 @@ func closedPort(t *testing.T) string {
 func TestLoadInto(t *testing.T) {
 	srv := miniotest.Start(t, 1)[0]
 	backendtest.RunLoadInto(t, open(t, testConfig(t, srv)))
+	backendtest.RunLoadParts(t, open(t, testConfig(t, srv)))
 }

@@ -192,3 +192,54 @@ func benchLoadRuns(b *testing.B, be *Backend, h backend.Handle, into bool, dropE
 		}
 	}
 }
+
+// noParts hides a zone store's LoadParts (and its other extensions).
+type noParts struct{ backend.Backend }
+
+// TestReadShardInto: a shard source fills parts with what ReadShard returns, through the
+// zone store's LoadParts or, without it, a Load copied in; a missing shard is an error.
+func TestReadShardInto(t *testing.T) {
+	for _, parts := range []bool{true, false} {
+		t.Run(fmt.Sprintf("LoadParts=%v", parts), func(t *testing.T) {
+			var zs []ZoneBackend
+			var mems []*mem.Backend
+			for i := range 6 {
+				mb := mem.New(fmt.Sprintf("z%d", i))
+				mems = append(mems, mb)
+				var be backend.Backend = mb
+				if !parts {
+					be = noParts{mb}
+				}
+				zs = append(zs, ZoneBackend{Name: fmt.Sprintf("z%d", i), Backend: be})
+			}
+			b, err := New(zs, erasure.Layout{Data: 4, Parity: 2}, Options{DownFor: -1, HedgeAfter: -1, BlockSize: 4096})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, _ := savePack(t, b, 100_003)
+			src := b.source(h.Name)
+			for i := range 6 {
+				want, err := src.ReadShard(t.Context(), i, 100, 9000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := [][]byte{make([]byte, 4000), nil, make([]byte, 5000)}
+				if err := src.ReadShardInto(t.Context(), i, 100, got); err != nil {
+					t.Fatalf("shard %d: %v", i, err)
+				}
+				if !bytes.Equal(bytes.Join(got, nil), want) {
+					t.Fatalf("shard %d: parts differ from ReadShard", i)
+				}
+			}
+			if err := mems[src.place[1]].Remove(t.Context(), src.handle(1)); err != nil {
+				t.Fatal(err)
+			}
+			if err := src.ReadShardInto(t.Context(), 1, 0, [][]byte{make([]byte, 10)}); !errors.Is(err, backend.ErrNotFound) {
+				t.Fatalf("missing shard: %v, want ErrNotFound", err)
+			}
+			if err := src.ReadShardInto(t.Context(), 9, 0, [][]byte{make([]byte, 10)}); err == nil {
+				t.Fatal("shard index outside the layout accepted")
+			}
+		})
+	}
+}

@@ -14,7 +14,10 @@ import (
 )
 
 // s3.Backend uploads shard objects of SaveFile straight from the spool file.
-var _ readerAtSaver = (*s3.Backend)(nil)
+var (
+	_ readerAtSaver = (*s3.Backend)(nil)
+	_ partsLoader   = (*s3.Backend)(nil)
+)
 
 // TestSaveFileMinIO: over six MinIO zones, SaveFile uploads every shard object straight
 // from the spool file (s3.Backend is a readerAtSaver; large shards go multipart) and

@@ -75,6 +75,8 @@ func (s *shardSource) handle(i int) backend.Handle {
 	return backend.Handle{Type: backend.Pack, Name: ShardName(s.name, i)}
 }
 
+var _ erasure.ShardReaderInto = (*shardSource)(nil)
+
 // ReadShard implements erasure.ShardSource.
 func (s *shardSource) ReadShard(ctx context.Context, i int, offset, length int64) ([]byte, error) {
 	if i < 0 || i >= len(s.place) {
@@ -92,6 +94,43 @@ func (s *shardSource) ReadShard(ctx context.Context, i int, offset, length int64
 		return nil, fmt.Errorf("zone %s: %w", z.name, err)
 	}
 	return data, nil
+}
+
+// ReadShardInto implements erasure.ShardReaderInto: one range request into parts when the
+// zone's store reads into parts (partsLoader), else a Load copied into them.
+func (s *shardSource) ReadShardInto(ctx context.Context, i int, offset int64, parts [][]byte) error {
+	if i < 0 || i >= len(s.place) {
+		return fmt.Errorf("shard index %d outside the layout", i)
+	}
+	if offset < 0 {
+		return fmt.Errorf("shard %d: invalid offset %d", i, offset)
+	}
+	z := s.zone(i)
+	if s.b.isDown(z) {
+		return errDown(z)
+	}
+	var err error
+	if pl, ok := z.be.(partsLoader); ok {
+		err = pl.LoadParts(ctx, s.handle(i), offset, parts)
+	} else {
+		var n int64
+		for _, p := range parts {
+			n += int64(len(p))
+		}
+		var data []byte
+		if data, err = s.read(ctx, z, s.handle(i), offset, n); err == nil {
+			for _, p := range parts {
+				data = data[copy(p, data):]
+			}
+		}
+	}
+	if ctx.Err() == nil {
+		s.b.note(z, err)
+	}
+	if err != nil {
+		return fmt.Errorf("zone %s: %w", z.name, err)
+	}
+	return nil
 }
 
 func (s *shardSource) read(ctx context.Context, z *zone, h backend.Handle, offset, length int64) ([]byte, error) {
@@ -130,6 +169,12 @@ func (s *shardSource) read(ctx context.Context, z *zone, h backend.Handle, offse
 // (s3.Backend: a suffix-range GET), so a footer costs one request, not a Stat and a GET.
 type tailLoader interface {
 	LoadTail(ctx context.Context, h backend.Handle, n int64) ([]byte, error)
+}
+
+// partsLoader is a zone store that can read a range of an object into consecutive parts
+// with one request (s3.Backend.LoadParts), exactly as many bytes as they hold.
+type partsLoader interface {
+	LoadParts(ctx context.Context, h backend.Handle, offset int64, parts [][]byte) error
 }
 
 // partsSaver is a zone store that can store an object given as consecutive parts without
