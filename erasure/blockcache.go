@@ -37,7 +37,8 @@ type blockCache struct {
 	flights map[blockKey]*flight
 }
 
-// flight is a block being fetched: done is closed when the fetch ends, whatever its outcome.
+// flight is a block (or a footer) being fetched: done is closed when the fetch ends,
+// whatever its outcome; waiters counts the reads waiting for it.
 type flight struct {
 	done    chan struct{}
 	waiters int

@@ -30,10 +30,12 @@ type memSource struct {
 	mu          sync.Mutex
 	objs        [][]byte
 	faults      map[int]fault
-	reads       map[int]int // ReadShard calls per index
-	ranges      []readRec   // every payload range read (offset >= 0), in order
-	slowStarted chan int    // receives the index of every slow read once it blocks
-	slowDone    chan int    // receives the index of every slow read once its ctx was cancelled
+	reads       map[int]int           // ReadShard calls per index
+	ranges      []readRec             // every payload range read (offset >= 0), in order
+	slowStarted chan int              // receives the index of every slow read once it blocks
+	slowDone    chan int              // receives the index of every slow read once its ctx was cancelled
+	tailGate    map[int]chan struct{} // suffix reads (offset < 0) of a shard wait for its channel
+	atGate      map[int]int           // suffix reads that reached a shard's gate
 }
 
 func newMemSource(objs [][]byte, faults map[int]fault) *memSource {
@@ -100,11 +102,25 @@ func (s *memSource) ReadShard(ctx context.Context, i int, off, n int64) ([]byte,
 		s.ranges = append(s.ranges, readRec{i, off, n})
 	}
 	f := s.faults[i]
+	gate := s.tailGate[i]
+	if gate != nil && off < 0 {
+		if s.atGate == nil {
+			s.atGate = map[int]int{}
+		}
+		s.atGate[i]++
+	}
 	var obj []byte
 	if i >= 0 && i < len(s.objs) {
 		obj = s.objs[i]
 	}
 	s.mu.Unlock()
+	if gate != nil && off < 0 {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	switch f {
 	case faultMissing:
 		return nil, fmt.Errorf("shard %d: %w", i, errNotFound)
@@ -179,4 +195,11 @@ var sourceKinds = []struct {
 }{
 	{"into", func(m *memSource) ShardSource { return m }},
 	{"plain", func(m *memSource) ShardSource { return plainSource{m} }},
+}
+
+// gateArrivals returns how many suffix reads of shard i reached its gate.
+func (s *memSource) gateArrivals(i int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.atGate[i]
 }

@@ -28,10 +28,11 @@ type PackReader struct {
 	id     uint64      // names this reader's blocks in cache
 	cache  *blockCache // nil: no block cache
 
-	mu      sync.Mutex
-	geom    *ShardInfo // first verified footer: PackLen, ShardSize (and a block size guess)
-	footers map[int]*ShardInfo
-	bad     map[int]error
+	mu            sync.Mutex
+	geom          *ShardInfo // first verified footer: PackLen, ShardSize (and a block size guess)
+	footers       map[int]*ShardInfo
+	footerFlights map[int]*flight // footers being fetched
+	bad           map[int]error
 }
 
 // NewPackReader returns a reader for the pack named packID (PackIDSize bytes) whose shards
@@ -532,11 +533,47 @@ func (p *PackReader) readExact(ctx context.Context, i int, off, n int64) ([]byte
 	return b, nil
 }
 
-// fetchFooter returns shard i's verified footer, reading and caching it if needed.
+// fetchFooter returns shard i's verified footer, reading and caching it if needed. Reads
+// of one shard that need its footer at once share one fetch (readFooter).
 func (p *PackReader) fetchFooter(ctx context.Context, i int) (*ShardInfo, error) {
-	if info := p.footer(i); info != nil {
-		return info, nil
+	for {
+		p.mu.Lock()
+		if info := p.footers[i]; info != nil {
+			p.mu.Unlock()
+			return info, nil
+		}
+		f, busy := p.footerFlights[i]
+		if busy {
+			f.waiters++
+		} else {
+			f = &flight{done: make(chan struct{})}
+			if p.footerFlights == nil {
+				p.footerFlights = map[int]*flight{}
+			}
+			p.footerFlights[i] = f
+		}
+		p.mu.Unlock()
+		if !busy {
+			info, err := p.readFooter(ctx, i)
+			p.mu.Lock()
+			delete(p.footerFlights, i)
+			p.mu.Unlock()
+			close(f.done)
+			return info, err
+		}
+		select {
+		case <-f.done: // recorded, or failed: look again, and fetch it here if still unknown
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if err := p.badErr(i); err != nil {
+			return nil, err
+		}
 	}
+}
+
+// readFooter reads, verifies and records shard i's footer.
+func (p *PackReader) readFooter(ctx context.Context, i int) (*ShardInfo, error) {
 	want := p.c.tailRead
 	if g := p.geom0(); g != nil {
 		want = int64(footerLen(numBlocks(g.ShardSize, g.BlockSize)))

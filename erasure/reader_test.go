@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -386,5 +387,49 @@ func TestAlignedReadsRequests(t *testing.T) {
 				t.Fatalf("%d requests, want %d (ranges %v)", reads, tc.wantReads, src.ranges)
 			}
 		})
+	}
+}
+
+// TestFooterFetchedOnce: reads of one shard that need its footer at the same time share one
+// footer request.
+func TestFooterFetchedOnce(t *testing.T) {
+	const readers = 4
+	c := mustCoder(t, Layout{2, 1}, WithBlockSize(4096))
+	pack, id := testPack(100_000, 31), testID(31)
+	src := newMemSource(mustEncode(t, c, id, pack), nil)
+	gate := make(chan struct{})
+	src.tailGate = map[int]chan struct{}{1: gate}
+	p, err := c.NewPackReader(src, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, readers)
+	for range readers {
+		go func() {
+			_, err := p.fetchFooter(t.Context(), 1)
+			errs <- err
+		}()
+	}
+	for {
+		p.mu.Lock()
+		f := p.footerFlights[1]
+		n := 0
+		if f != nil {
+			n = f.waiters
+		}
+		p.mu.Unlock()
+		if n == readers-1 || src.gateArrivals(1) > 1 { // all wait on one fetch, or several fetch
+			break
+		}
+		runtime.Gosched()
+	}
+	close(gate)
+	for range readers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := src.readCount(1); n != 1 {
+		t.Fatalf("footer of shard 1 read %d times, want 1", n)
 	}
 }
