@@ -77,9 +77,16 @@
 // so that a range starting in a block the previous range ended in (consecutive blobs of a
 // restore) fetches only the blocks it does not share. The uncached blocks of a range are
 // fetched with one request per data shard; a block another read of the same reader is
-// fetching is waited for rather than fetched twice. Nothing enters the cache before its
-// checksum verified, and a reader only ever sees its own blocks, so it never trusts bytes
-// checked against another reader's footers. The one-shot Coder.ReadRange bypasses it.
+// fetching is waited for rather than fetched twice. A read that ends in a shard's
+// second-to-last block also fetches (and keeps) the last one, for the read that starts
+// there. Nothing enters the cache before its checksum verified, and a reader only ever sees
+// its own blocks, so it never trusts bytes checked against another reader's footers. The
+// one-shot Coder.ReadRange bypasses it.
+//
+// A ShardSource that also implements ShardReaderInto is read with one request into several
+// buffers: the blocks a read covers whole go straight into the caller's buffer (no copy, no
+// buffer of the reader's own), only the blocks at its ends, a kept tail and a footer into
+// buffers of their own.
 //
 // # Placement
 //

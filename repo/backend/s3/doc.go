@@ -15,7 +15,9 @@
 // checksums. A body is never read after its call returns, even when net/http is still
 // draining a failed request, so callers may reuse their buffers at once. Downloads are
 // range GETs read straight into their buffer: Load allocates one of the range's size,
-// LoadInto fills the caller's (a restore reuses one buffer for all its reads).
+// LoadInto fills the caller's (a restore reuses one buffer for all its reads), LoadParts
+// several of the caller's in order (zones: a range's whole blocks into the restore's
+// buffer, its end blocks and footer into others).
 //
 // Errors wrap the backend sentinels: a missing object or bucket backend.ErrNotFound, a taken
 // name in SaveNew backend.ErrExists, a full store backend.ErrNoSpace, and an endpoint that

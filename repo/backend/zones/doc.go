@@ -18,7 +18,9 @@
 // footer as separate parts of one object. A pack save in flight thus holds m shard-sized
 // buffers (4+2, 16 MiB packs: 8 MiB) and allocates a few hundred KiB. Load(offset, length) goes through an
 // erasure.PackReader (an LRU of them, one per pack, so footers are read once per pack):
-// while the data shards are healthy a range is read from one data shard with no decoding;
+// while the data shards are healthy a range is read from one data shard with no decoding,
+// its whole blocks straight into the caller's buffer (erasure.ShardReaderInto over the zone
+// store's LoadParts);
 // a failed, corrupt or slow (after HedgeAfter) shard is replaced by a reconstruction from
 // the first k shards that verify. Stat returns N; List(Pack) returns the union of packs
 // found in any zone with N from this process's cache or from one shard footer (a small
