@@ -20,11 +20,7 @@ type LoaderInto interface {
 // invalid names refused.
 func RunLoadInto(t *testing.T, be LoaderInto) {
 	ctx := context.Background()
-	h := backend.Handle{Type: backend.Pack, Name: "ab0123"}
-	data := []byte("0123456789abcdefghij")
-	if err := be.Save(ctx, h, data); err != nil {
-		t.Fatal(err)
-	}
+	h, data := saveDigits(t, be, "ab0123")
 	tests := []struct {
 		name     string
 		h        backend.Handle
@@ -46,18 +42,8 @@ func RunLoadInto(t *testing.T, be LoaderInto) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := make([]byte, tc.n)
-			err := be.LoadInto(ctx, tc.h, tc.off, dst)
-			if tc.fail {
-				if err == nil {
-					t.Fatal("LoadInto succeeded, want an error")
-				}
-				if errors.Is(err, backend.ErrNotFound) != tc.notFound {
-					t.Fatalf("err %v: ErrNotFound %v, want %v", err, !tc.notFound, tc.notFound)
-				}
+			if !loadOK(t, "LoadInto", be.LoadInto(ctx, tc.h, tc.off, dst), tc.fail, tc.notFound) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("LoadInto: %v", err)
 			}
 			if !bytes.Equal(dst, tc.want) {
 				t.Fatalf("got %q, want %q", dst, tc.want)
@@ -77,11 +63,7 @@ type PartsLoader interface {
 // out-of-range reads fail; a missing object is ErrNotFound.
 func RunLoadParts(t *testing.T, be PartsLoader) {
 	ctx := context.Background()
-	h := backend.Handle{Type: backend.Pack, Name: "ef0123"}
-	data := []byte("0123456789abcdefghij")
-	if err := be.Save(ctx, h, data); err != nil {
-		t.Fatal(err)
-	}
+	h, data := saveDigits(t, be, "ef0123")
 	tests := []struct {
 		name     string
 		h        backend.Handle
@@ -104,22 +86,43 @@ func RunLoadParts(t *testing.T, be PartsLoader) {
 			for i, n := range tc.sizes {
 				parts[i] = bytes.Repeat([]byte{'.'}, n)
 			}
-			err := be.LoadParts(ctx, tc.h, tc.off, parts)
-			if tc.fail {
-				if err == nil {
-					t.Fatal("LoadParts succeeded, want an error")
-				}
-				if errors.Is(err, backend.ErrNotFound) != tc.notFound {
-					t.Fatalf("err %v: ErrNotFound %v, want %v", err, !tc.notFound, tc.notFound)
-				}
+			if !loadOK(t, "LoadParts", be.LoadParts(ctx, tc.h, tc.off, parts), tc.fail, tc.notFound) {
 				return
 			}
-			if err != nil {
-				t.Fatalf("LoadParts: %v", err)
-			}
-			if got, want := bytes.Join(parts, nil), data[tc.off:tc.off+int64(len(bytes.Join(parts, nil)))]; !bytes.Equal(got, want) {
+			got := bytes.Join(parts, nil)
+			if want := data[tc.off : tc.off+int64(len(got))]; !bytes.Equal(got, want) {
 				t.Fatalf("got %q, want %q", got, want)
 			}
 		})
 	}
+}
+
+// loadOK checks the error of a load that should fail (fail; as ErrNotFound if notFound) or
+// succeed, and reports whether it succeeded.
+func loadOK(t *testing.T, op string, err error, fail, notFound bool) bool {
+	t.Helper()
+	if fail {
+		if err == nil {
+			t.Fatalf("%s succeeded, want an error", op)
+		}
+		if errors.Is(err, backend.ErrNotFound) != notFound {
+			t.Fatalf("err %v: ErrNotFound %v, want %v", err, !notFound, notFound)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", op, err)
+	}
+	return true
+}
+
+// saveDigits stores a 20-byte object named name on be and returns its handle and bytes.
+func saveDigits(t *testing.T, be backend.Backend, name string) (backend.Handle, []byte) {
+	t.Helper()
+	h := backend.Handle{Type: backend.Pack, Name: name}
+	data := []byte("0123456789abcdefghij")
+	if err := be.Save(context.Background(), h, data); err != nil {
+		t.Fatal(err)
+	}
+	return h, data
 }
