@@ -153,7 +153,7 @@ func (p *PackReader) readSegmentCached(ctx context.Context, seg segment, g *Shar
 			p.cache.land(blockKey{p.id, seg.shard, claimTo}, nil, nil)
 			own[j] = false
 		}
-		hit, wait, own[j] = hit[:j], wait[:j], own[j] && own[j-1]
+		hit, wait = hit[:j], wait[:j] // the tail is only fetched, never read from here
 	}
 	lo, hi := int64(-1), int64(-1) // owned blocks: the span [lo, hi] is fetched at once
 	for j, o := range own {

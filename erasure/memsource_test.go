@@ -153,10 +153,7 @@ func (s *memSource) ReadShard(ctx context.Context, i int, off, n int64) ([]byte,
 // read writes garbage into the parts after its ctx ended, as a late network read could: a
 // caller that returned without waiting for it would race (-race) or see wrong bytes.
 func (s *memSource) ReadShardInto(ctx context.Context, i int, off int64, parts [][]byte) error {
-	var n int64
-	for _, p := range parts {
-		n += int64(len(p))
-	}
+	n := partsLen(parts)
 	if s.faultOf(i) == faultSlow {
 		_, err := s.ReadShard(ctx, i, off, n) // blocks until ctx ends
 		for _, p := range parts {

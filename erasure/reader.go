@@ -168,9 +168,8 @@ type segment struct {
 }
 
 type segResult struct {
-	data     []byte
-	err      error
-	degraded bool
+	data []byte
+	err  error
 }
 
 // readSegment fills seg.out from its data shard, through the block cache if there is one.
@@ -218,12 +217,12 @@ func (p *PackReader) fetchBlocks(ctx context.Context, seg segment, g *ShardInfo,
 	for b := lo; b <= hi; b++ {
 		end := min((b+1)*bs, s)
 		if b <= last && seg.whole(b, bs, s) && (skip == nil || !skip[b-lo]) {
-			out := seg.out[b*bs-seg.off : end-seg.off]
-			if n := len(parts); n > 0 && bufs[b-lo-1] == nil {
-				parts[n-1] = seg.out[b*bs-seg.off-int64(len(parts[n-1])) : end-seg.off] // extend
-			} else {
-				parts = append(parts, out)
+			from := b*bs - seg.off
+			if n := len(parts); b > lo && bufs[b-lo-1] == nil { // the previous block too: one part
+				from -= int64(len(parts[n-1]))
+				parts = parts[:n-1]
 			}
+			parts = append(parts, seg.out[from:end-seg.off])
 			continue
 		}
 		bufs[b-lo] = make([]byte, end-b*bs)
@@ -279,7 +278,7 @@ func (p *PackReader) fetchInto(ctx context.Context, i int, start int64, parts []
 		pending++
 		go func() {
 			data, err := p.degraded(ctx, seg)
-			degradedRes <- segResult{data: data, err: err, degraded: true}
+			degradedRes <- segResult{data: data, err: err}
 		}()
 	}
 	var lastErr error

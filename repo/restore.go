@@ -188,6 +188,17 @@ func runCaps(be backend.Backend) (run, plain int, gap uint64) {
 // whole blocks (1 MiB) anyway.
 const headJoin = 1 << 20
 
+// runStart returns the pack offset a run whose first blob is first reads from: 0 when the
+// pack is not opened yet and the blob starts within headJoin of its header (the run reads
+// the header too), else the blob's offset; and the pack's opener if it is known.
+func (r *Repository) runStart(first index.Entry) (uint64, *crypto.PackOpener) {
+	op := r.cachedOpener(first.Pack)
+	if op == nil && first.Offset <= packDataStart+headJoin {
+		return 0, nil
+	}
+	return first.Offset, op
+}
+
 // loadRange returns length bytes of h at offset: read into (*scratch) when the backend has
 // LoadInto (the buffer is grown and kept for the next call), else a new buffer from Load.
 func (r *Repository) loadRange(ctx context.Context, h backend.Handle, offset int64, length int, scratch *[]byte) ([]byte, error) {
@@ -459,10 +470,7 @@ func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts R
 		return rr.planJobs(gctx, opts.Sparse, func(j restoreJob) error {
 			if pf != nil && j.locs != nil {
 				first, last := j.locs[0], j.locs[len(j.locs)-1]
-				from := first.Offset
-				if from <= packDataStart+headJoin && rr.r.cachedOpener(first.Pack) == nil {
-					from = 0 // the run may read the header too (runJob)
-				}
+				from, _ := rr.r.runStart(first) // the run may read the header too
 				pf.Prefetch(gctx, backend.Handle{Type: backend.Pack, Name: first.Pack.String()},
 					int64(from), int64(last.Offset+uint64(last.Length)-from))
 			}
@@ -547,11 +555,7 @@ func (rr *restoreRun) runJob(ctx context.Context, dst io.WriterAt, j restoreJob,
 	// not opened yet reads from the pack's start, header included, instead of reading the
 	// header with a request of its own; other runs read first and then take the opener,
 	// which by then the run at the header has usually made.
-	op := rr.r.cachedOpener(first.Pack)
-	from := first.Offset
-	if op == nil && from <= packDataStart+headJoin {
-		from = 0
-	}
+	from, op := rr.r.runStart(first)
 	h := backend.Handle{Type: backend.Pack, Name: first.Pack.String()}
 	span := int(last.Offset + uint64(last.Length) - from)
 	sealed, err := rr.r.loadRange(ctx, h, int64(from), span, &w.sealed)

@@ -238,13 +238,25 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 // an error, not a short read. An empty dst costs a HEAD, to check the object and offset.
 // On an error dst may hold part of the range.
 func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, dst []byte) error {
+	return b.LoadParts(ctx, h, offset, [][]byte{dst})
+}
+
+// LoadParts reads the bytes of h from offset on into parts, in order, exactly as many as
+// they hold, with one range GET (retried like Load): a vectored LoadInto, so the zones
+// backend reads the whole blocks of a range into the caller's buffer and only the blocks
+// at its ends into buffers of its own. LoadInto's rules apply to the parts' total.
+func (b *Backend) LoadParts(ctx context.Context, h backend.Handle, offset int64, parts [][]byte) error {
 	if err := h.Validate(); err != nil {
 		return fmt.Errorf("s3 load: %w", err)
 	}
 	if offset < 0 {
 		return fmt.Errorf("s3 load %s: invalid offset %d", h, offset)
 	}
-	if len(dst) == 0 {
+	var n int64
+	for _, p := range parts {
+		n += int64(len(p))
+	}
+	if n == 0 {
 		size, err := b.Stat(ctx, h)
 		if err != nil {
 			return err
@@ -253,29 +265,6 @@ func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, 
 			return fmt.Errorf("s3 load %s: offset %d beyond size %d", h, offset, size)
 		}
 		return nil
-	}
-	_, err := b.load(ctx, h, offset, int64(len(dst)), [][]byte{dst})
-	return err
-}
-
-// LoadParts reads the bytes of h from offset on into parts, in order, exactly as many as
-// they hold, with one range GET (retried like Load): a vectored LoadInto, so the zones
-// backend reads the whole blocks of a range into the caller's buffer and only the blocks
-// at its ends into buffers of its own. An object too short is an error. On an error the
-// parts may hold part of the data.
-func (b *Backend) LoadParts(ctx context.Context, h backend.Handle, offset int64, parts [][]byte) error {
-	var n int64
-	for _, p := range parts {
-		n += int64(len(p))
-	}
-	if n == 0 {
-		return b.LoadInto(ctx, h, offset, nil)
-	}
-	if err := h.Validate(); err != nil {
-		return fmt.Errorf("s3 load: %w", err)
-	}
-	if offset < 0 {
-		return fmt.Errorf("s3 load %s: invalid offset %d", h, offset)
 	}
 	_, err := b.load(ctx, h, offset, n, parts)
 	return err

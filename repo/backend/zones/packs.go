@@ -79,19 +79,13 @@ var _ erasure.ShardReaderInto = (*shardSource)(nil)
 
 // ReadShard implements erasure.ShardSource.
 func (s *shardSource) ReadShard(ctx context.Context, i int, offset, length int64) ([]byte, error) {
-	if i < 0 || i >= len(s.place) {
-		return nil, fmt.Errorf("shard index %d outside the layout", i)
-	}
-	z := s.zone(i)
-	if s.b.isDown(z) {
-		return nil, errDown(z)
-	}
-	data, err := s.read(ctx, z, s.handle(i), offset, length)
-	if ctx.Err() == nil {
-		s.b.note(z, err)
-	}
+	var data []byte
+	err := s.inZone(ctx, i, func(z *zone) (err error) {
+		data, err = s.read(ctx, z, s.handle(i), offset, length)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("zone %s: %w", z.name, err)
+		return nil, err
 	}
 	return data, nil
 }
@@ -99,31 +93,36 @@ func (s *shardSource) ReadShard(ctx context.Context, i int, offset, length int64
 // ReadShardInto implements erasure.ShardReaderInto: one range request into parts when the
 // zone's store reads into parts (partsLoader), else a Load copied into them.
 func (s *shardSource) ReadShardInto(ctx context.Context, i int, offset int64, parts [][]byte) error {
-	if i < 0 || i >= len(s.place) {
-		return fmt.Errorf("shard index %d outside the layout", i)
-	}
 	if offset < 0 {
 		return fmt.Errorf("shard %d: invalid offset %d", i, offset)
+	}
+	return s.inZone(ctx, i, func(z *zone) error {
+		if pl, ok := z.be.(partsLoader); ok {
+			return pl.LoadParts(ctx, s.handle(i), offset, parts)
+		}
+		var n int64
+		for _, p := range parts {
+			n += int64(len(p))
+		}
+		data, err := s.read(ctx, z, s.handle(i), offset, n)
+		for _, p := range parts {
+			data = data[copy(p, data):]
+		}
+		return err
+	})
+}
+
+// inZone runs read against the zone of shard i: a zone known to be down fails at once, and
+// the outcome of read counts towards the zone's health unless ctx ended.
+func (s *shardSource) inZone(ctx context.Context, i int, read func(*zone) error) error {
+	if i < 0 || i >= len(s.place) {
+		return fmt.Errorf("shard index %d outside the layout", i)
 	}
 	z := s.zone(i)
 	if s.b.isDown(z) {
 		return errDown(z)
 	}
-	var err error
-	if pl, ok := z.be.(partsLoader); ok {
-		err = pl.LoadParts(ctx, s.handle(i), offset, parts)
-	} else {
-		var n int64
-		for _, p := range parts {
-			n += int64(len(p))
-		}
-		var data []byte
-		if data, err = s.read(ctx, z, s.handle(i), offset, n); err == nil {
-			for _, p := range parts {
-				data = data[copy(p, data):]
-			}
-		}
-	}
+	err := read(z)
 	if ctx.Err() == nil {
 		s.b.note(z, err)
 	}
