@@ -21,18 +21,33 @@ type blockKey struct {
 }
 
 type cachedBlock struct {
-	key  blockKey
-	data []byte
+	key     blockKey
+	data    []byte
+	deposit bool // see blockCache
 }
 
-// blockCache is an LRU of verified (or reconstructed from verified) data-shard blocks,
-// bounded in bytes and shared by the PackReaders of one Coder. It also tracks blocks being
-// fetched, so that concurrent reads of neighbouring ranges fetch a shared block once.
+// depositFactor is how many times the cache budget its deposits may hold (see blockCache).
+const depositFactor = 2
+
+// blockCache is an LRU of verified (or reconstructed from verified) shard blocks, bounded in
+// bytes and shared by the PackReaders of one Coder. It also tracks blocks being fetched, so
+// that concurrent reads of neighbouring ranges fetch a shared block once.
+//
+// It holds two classes of blocks, each its own LRU and budget. Kept blocks (max bytes) are
+// those a read used only part of, for the read of the neighbouring range. Deposits
+// (depositFactor × max bytes) are the blocks a degraded read fetched from the other shards
+// to reconstruct a range: in a restore, the reads of those shards' own ranges come at about
+// the same time, and take them from here instead of fetching them a second time. A read
+// that covers a deposit whole takes it out of the cache; one that covers it in part turns
+// it into a kept block. A healthy restore makes no deposits, so they cost it nothing.
 type blockCache struct {
 	mu      sync.Mutex
 	max     int64
 	used    int64
-	order   *list.List // of *cachedBlock, most recent first
+	order   *list.List // of kept *cachedBlock, most recent first
+	depMax  int64
+	depUsed int64
+	deps    *list.List // of deposited *cachedBlock, most recent first
 	blocks  map[blockKey]*list.Element
 	flights map[blockKey]*flight
 }
@@ -45,13 +60,17 @@ type flight struct {
 }
 
 func newBlockCache(budget int64) *blockCache {
-	return &blockCache{max: budget, order: list.New(), blocks: map[blockKey]*list.Element{}, flights: map[blockKey]*flight{}}
+	return &blockCache{max: budget, order: list.New(), depMax: depositFactor * budget, deps: list.New(),
+		blocks: map[blockKey]*list.Element{}, flights: map[blockKey]*flight{}}
 }
 
 // claim looks up blocks [first, last] of one shard of one reader. For each block it returns
 // the cached bytes (hit), or the flight of another caller fetching it (wait), or, for every
 // other block, claims the fetch for the caller (own[j] true), which must then call land.
-func (c *blockCache) claim(reader uint64, shard int, first, last int64) (hit [][]byte, wait []chan struct{}, own []bool) {
+//
+// whole (nil: none) tells which blocks the caller reads whole: a deposit among those leaves
+// the cache, a deposit the caller reads in part becomes a kept block (see blockCache).
+func (c *blockCache) claim(reader uint64, shard int, first, last int64, whole func(b int64) bool) (hit [][]byte, wait []chan struct{}, own []bool) {
 	n := last - first + 1
 	hit, wait, own = make([][]byte, n), make([]chan struct{}, n), make([]bool, n)
 	c.mu.Lock()
@@ -59,8 +78,19 @@ func (c *blockCache) claim(reader uint64, shard int, first, last int64) (hit [][
 	for j := range n {
 		k := blockKey{reader, shard, first + j}
 		if e, ok := c.blocks[k]; ok {
-			c.order.MoveToFront(e)
-			hit[j] = e.Value.(*cachedBlock).data
+			cb := e.Value.(*cachedBlock)
+			hit[j] = cb.data
+			switch {
+			case !cb.deposit:
+				c.order.MoveToFront(e)
+			case whole == nil:
+				c.deps.MoveToFront(e)
+			default:
+				c.removeLocked(e)
+				if !whole(first + j) {
+					c.putLocked(k, cb.data)
+				}
+			}
 		} else if f, ok := c.flights[k]; ok {
 			f.waiters++
 			wait[j] = f.done
@@ -91,13 +121,40 @@ func (c *blockCache) land(k blockKey, keep, blk []byte) {
 	}
 }
 
+// deposit ends the caller's claim on a block a degraded read fetched (data: its verified
+// bytes, nil if the fetch failed), releases its waiters and enters data as a deposit.
+func (c *blockCache) deposit(k blockKey, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.flights[k]; ok {
+		close(f.done)
+		delete(c.flights, k)
+	}
+	if data == nil || int64(len(data)) > c.depMax {
+		return
+	}
+	if _, ok := c.blocks[k]; ok {
+		return
+	}
+	for c.depUsed+int64(len(data)) > c.depMax {
+		c.removeLocked(c.deps.Back())
+	}
+	c.blocks[k] = c.deps.PushFront(&cachedBlock{key: k, data: data, deposit: true})
+	c.depUsed += int64(len(data))
+}
+
 // get returns a cached block, or nil.
 func (c *blockCache) get(k blockKey) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.blocks[k]; ok {
-		c.order.MoveToFront(e)
-		return e.Value.(*cachedBlock).data
+		cb := e.Value.(*cachedBlock)
+		if cb.deposit {
+			c.deps.MoveToFront(e)
+		} else {
+			c.order.MoveToFront(e)
+		}
+		return cb.data
 	}
 	return nil
 }
@@ -108,24 +165,36 @@ func (c *blockCache) putLocked(k blockKey, data []byte) {
 		return
 	}
 	if e, ok := c.blocks[k]; ok {
-		c.order.MoveToFront(e)
+		if !e.Value.(*cachedBlock).deposit {
+			c.order.MoveToFront(e)
+		}
 		return
 	}
 	for c.used+size > c.max {
-		last := c.order.Back()
-		b := c.order.Remove(last).(*cachedBlock)
-		delete(c.blocks, b.key)
-		c.used -= int64(len(b.data))
+		c.removeLocked(c.order.Back())
 	}
 	c.blocks[k] = c.order.PushFront(&cachedBlock{key: k, data: data})
 	c.used += size
 }
 
-// stats returns the bytes and blocks held (tests).
+// removeLocked drops a cached block of either class.
+func (c *blockCache) removeLocked(e *list.Element) {
+	cb := e.Value.(*cachedBlock)
+	if cb.deposit {
+		c.deps.Remove(e)
+		c.depUsed -= int64(len(cb.data))
+	} else {
+		c.order.Remove(e)
+		c.used -= int64(len(cb.data))
+	}
+	delete(c.blocks, cb.key)
+}
+
+// stats returns the bytes and blocks held, deposits included (tests).
 func (c *blockCache) stats() (bytes int64, blocks int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.used, len(c.blocks)
+	return c.used + c.depUsed, len(c.blocks)
 }
 
 // readSegmentCached fills seg.out through the cache: blocks of the covering block range
@@ -146,7 +215,8 @@ func (p *PackReader) readSegmentCached(ctx context.Context, seg segment, g *Shar
 	if tail := (s - 1) / bs; last == tail-1 {
 		claimTo = tail
 	}
-	hit, wait, own := p.cache.claim(p.id, seg.shard, first, claimTo)
+	whole := func(b int64) bool { return b <= last && seg.whole(b, bs, s) }
+	hit, wait, own := p.cache.claim(p.id, seg.shard, first, claimTo, whole)
 	if claimTo > last {
 		j := claimTo - first
 		if own[j] && !own[j-1] { // not next to this read's own fetch: leave the tail

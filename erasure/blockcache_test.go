@@ -276,7 +276,7 @@ func TestBlockCacheWaiters(t *testing.T) {
 	if _, err := p.PackLen(t.Context()); err != nil { // geometry known: reads go straight to blocks
 		t.Fatal(err)
 	}
-	if _, _, own := c.cache.claim(p.id, 0, 1, 1); !own[0] { // the test is the fetch in flight
+	if _, _, own := c.cache.claim(p.id, 0, 1, 1, nil); !own[0] { // the test is the fetch in flight
 		t.Fatal("block 1 not claimed")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -365,7 +365,7 @@ func TestBlockCacheWholeBlockForWaiters(t *testing.T) {
 				t.Fatal(err)
 			}
 			k := blockKey{p.id, 0, 1}
-			if _, _, own := c.cache.claim(p.id, 0, 1, 1); !own[0] { // the test is the fetch
+			if _, _, own := c.cache.claim(p.id, 0, 1, 1, nil); !own[0] { // the test is the fetch
 				t.Fatal("block 1 not claimed")
 			}
 			done := make(chan error, 1)
@@ -437,7 +437,7 @@ func TestBlockCacheFetchesTailForNext(t *testing.T) {
 	}
 
 	// Shard 1: its block 2 is being fetched by another read (the test).
-	if _, _, own := c.cache.claim(p.id, 1, 2, 2); !own[0] {
+	if _, _, own := c.cache.claim(p.id, 1, 2, 2, nil); !own[0] {
 		t.Fatal("block 2 not claimed")
 	}
 	k := blockKey{p.id, 1, 2}
@@ -459,5 +459,100 @@ func TestBlockCacheFetchesTailForNext(t *testing.T) {
 	}
 	if c.cache.get(blockKey{p.id, 1, 3}) != nil || reads(1) != 0 {
 		t.Fatalf("the tail was fetched beside another read's block (%d requests)", reads(1))
+	}
+}
+
+// TestDegradedReadShares: a degraded read deposits the blocks it fetched from the other
+// shards, and the reads of those shards' own ranges take them from the cache, so a pack
+// read shard by shard with data shards missing fetches every surviving block once (the
+// blocks of the parity shards too, when two data shards share them).
+func TestDegradedReadShares(t *testing.T) {
+	const bs = 4096
+	cases := []struct {
+		name    string
+		faults  map[int]fault
+		order   []int // data shards in the order their ranges are read
+		maxRead int   // per block of every shard
+	}{
+		{name: "one data shard missing, read first", faults: map[int]fault{1: faultMissing}, order: []int{1, 0, 2, 3}, maxRead: 1},
+		{name: "two data shards missing", faults: map[int]fault{1: faultMissing, 2: faultError}, order: []int{1, 2, 0, 3}, maxRead: 1},
+		{name: "data and parity missing", faults: map[int]fault{0: faultError, 5: faultMissing}, order: []int{0, 1, 2, 3}, maxRead: 1},
+		// A shard read before the degraded read kept only what it needed: its blocks are
+		// fetched again, at most once.
+		{name: "missing shard read last", faults: map[int]fault{3: faultMissing}, order: []int{0, 1, 2, 3}, maxRead: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := Layout{4, 2}
+			c := mustCoder(t, l, WithBlockSize(bs))
+			pack, id := testPack(300_001, 31), testID(31)
+			src := newMemSource(mustEncode(t, c, id, pack), tc.faults)
+			p, err := c.NewPackReader(src, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := c.ShardSize(int64(len(pack)))
+			for _, k := range tc.order {
+				from, to := int64(k)*s, min(int64(k+1)*s, int64(len(pack)))
+				got, err := p.ReadRange(t.Context(), from, to-from)
+				if err != nil || !bytes.Equal(got, pack[from:to]) {
+					t.Fatalf("shard %d range: %v", k, err)
+				}
+			}
+			for i := range l.Total() {
+				if _, down := tc.faults[i]; down {
+					continue
+				}
+				for b, r := range src.blockReads(i, bs, s) {
+					if r > tc.maxRead {
+						t.Errorf("shard %d block %d read %d times, want <= %d", i, b, r, tc.maxRead)
+					}
+				}
+			}
+			if used, _ := c.cache.stats(); used > (1+depositFactor)*DefaultBlockCache {
+				t.Errorf("cache holds %d bytes", used)
+			}
+		})
+	}
+}
+
+// TestBlockCacheDeposits: a deposit leaves the cache when a read covers it whole, becomes
+// a kept block when a read covers it in part, stays for reads that do not say (degraded
+// reads), and deposits are bounded by their own budget.
+func TestBlockCacheDeposits(t *testing.T) {
+	const bs = 100
+	blk := func(v byte) []byte { return bytes.Repeat([]byte{v}, bs) }
+	c := newBlockCache(2 * bs) // deposits: depositFactor × 2 blocks
+	for b := range int64(depositFactor*2 + 1) {
+		if _, _, own := c.claim(1, 0, b, b, nil); !own[0] {
+			t.Fatalf("block %d not claimed", b)
+		}
+		c.deposit(blockKey{1, 0, b}, blk(byte(b)))
+	}
+	if _, n := c.stats(); n != depositFactor*2 {
+		t.Fatalf("%d blocks held, want %d (the oldest deposit evicted)", n, depositFactor*2)
+	}
+	if hit, _, own := c.claim(1, 0, 0, 0, nil); hit[0] != nil || !own[0] {
+		t.Fatal("the oldest deposit was not evicted")
+	}
+	c.land(blockKey{1, 0, 0}, nil, nil)
+	// A degraded read (whole nil) leaves a deposit in place.
+	if hit, _, _ := c.claim(1, 0, 1, 1, nil); !bytes.Equal(hit[0], blk(1)) {
+		t.Fatal("deposit 1 not found")
+	}
+	// Block 1 read whole, block 2 in part.
+	hit, _, _ := c.claim(1, 0, 1, 2, func(b int64) bool { return b == 1 })
+	if !bytes.Equal(hit[0], blk(1)) || !bytes.Equal(hit[1], blk(2)) {
+		t.Fatal("deposits 1, 2 not found")
+	}
+	if c.get(blockKey{1, 0, 1}) != nil {
+		t.Error("deposit read whole is still cached")
+	}
+	c.mu.Lock()
+	e, ok := c.blocks[blockKey{1, 0, 2}]
+	kept := ok && !e.Value.(*cachedBlock).deposit
+	c.mu.Unlock()
+	if !kept {
+		t.Error("deposit read in part is not a kept block")
 	}
 }

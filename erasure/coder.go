@@ -71,8 +71,10 @@ func WithHedgeAfter(d time.Duration) Option {
 // Coder's PackReaders share (default DefaultBlockCache; 0 disables it). With it, a pack
 // read in order as ranges that do not end on block boundaries (a restore) fetches and
 // hashes each data block once instead of once per range touching it. The cache holds at
-// most n bytes of block data (blocks larger than n are never cached), beyond the blocks
-// of reads in flight.
+// most n bytes of such blocks (blocks larger than n are never cached), and at most
+// depositFactor × n bytes of the blocks degraded reads fetched from the other shards,
+// which the reads of those shards take from it instead of fetching them again; beyond
+// that, only the blocks of reads in flight.
 func WithBlockCache(n int64) Option {
 	return func(c *Coder) error {
 		if n < 0 {
@@ -395,6 +397,9 @@ func (c *Coder) Reconstruct(shards [][]byte) error {
 	return c.reconstruct(shards, nil)
 }
 
+// reconstruct is Reconstruct of the required data shards only (nil: all). A missing entry
+// may also be an empty slice with room for a payload (len 0, cap > 0): the payload is then
+// reconstructed into it.
 func (c *Coder) reconstruct(shards [][]byte, required []bool) error {
 	if len(shards) != c.layout.Total() {
 		return fmt.Errorf("erasure: reconstruct: %d shards, want %d", len(shards), c.layout.Total())
@@ -402,7 +407,7 @@ func (c *Coder) reconstruct(shards [][]byte, required []bool) error {
 	size, have := -1, 0
 	failed := map[int]error{}
 	for i, s := range shards {
-		if s == nil {
+		if s == nil || len(s) == 0 && cap(s) > 0 {
 			failed[i] = errMissing
 			continue
 		}

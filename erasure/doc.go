@@ -66,11 +66,11 @@
 // first footer that verifies, range-reads the covering data shard(s) rounded out to block
 // boundaries and checks the block checksums (VerifyRange), so corrupt bytes are never
 // returned even before the AEAD check. If a data shard fails, does not verify or (with
-// WithHedgeAfter) is slow, the same block-aligned range is fetched from all other shards in
-// parallel (bounded by WithParallel), the first k that verify are kept, the remaining
-// fetches are cancelled without being waited for, and the missing data is reconstructed
-// from just that range. Heal rebuilds whole shard objects for re-upload and Check finds the
-// shards that need it.
+// WithHedgeAfter) is slow, the same block-aligned range is fetched from k other shards in
+// parallel, data shards first (the next one when one fails, all of them after the hedge
+// delay), and the missing data is reconstructed block by block from just that range,
+// straight into the caller's buffer. Heal rebuilds whole shard objects for re-upload and
+// Check finds the shards that need it.
 //
 // Blocks a PackReader fetched and verified, or reconstructed, enter a byte-bounded LRU
 // cache shared by the Coder's readers (WithBlockCache), keyed by reader, shard and block,
@@ -79,8 +79,13 @@
 // fetched with one request per data shard; a block another read of the same reader is
 // fetching is waited for rather than fetched twice. A read that ends in a shard's
 // second-to-last block also fetches (and keeps) the last one, for the read that starts
-// there. Nothing enters the cache before its checksum verified, and a reader only ever sees
-// its own blocks, so it never trusts bytes checked against another reader's footers. The
+// there. The other shards' blocks a degraded read fetched are deposited in the cache (a
+// budget of their own) for the reads of those shards' ranges, which take them out, so a
+// pack read whole with a data shard down fetches each surviving block about once; a
+// degraded read likewise takes blocks from the cache, or waits for another read fetching
+// them, once the shard it rebuilds has failed (not while it only races a slow read).
+// Nothing enters the cache before its checksum verified, and a reader only ever sees its
+// own blocks, so it never trusts bytes checked against another reader's footers. The
 // one-shot Coder.ReadRange bypasses it.
 //
 // A ShardSource that also implements ShardReaderInto is read with one request into several

@@ -18,9 +18,12 @@ import (
 // from verified ranges) are kept in the Coder's block cache (WithBlockCache;
 // DefaultBlockCache = 8 MiB shared by all the Coder's readers, LRU), and a block another
 // ReadRange of this reader is fetching is waited for, not fetched again: reading a pack's
-// blobs in order, even from several goroutines, fetches and hashes each data block once. Memory: at most the cache budget per Coder,
-// plus the blocks of the reads in flight; a reader holds nothing once its blocks are
-// evicted.
+// blobs in order, even from several goroutines, fetches and hashes each data block once.
+// A read that reconstructs a failed shard's range leaves the other shards' blocks it
+// fetched in the cache, so that a pack read whole with a shard down costs about what it
+// costs healthy, not twice that. Memory: at most the cache budgets per Coder (see
+// WithBlockCache), plus the blocks of the reads in flight; a reader holds nothing once
+// its blocks are evicted.
 type PackReader struct {
 	c      *Coder
 	src    ShardSource
@@ -241,11 +244,7 @@ func (p *PackReader) fetchBlocks(ctx context.Context, seg segment, g *ShardInfo,
 func (p *PackReader) fetchInto(ctx context.Context, i int, start int64, parts [][]byte) error {
 	seg := segment{shard: i, off: start, n: partsLen(parts)}
 	if p.badErr(i) != nil {
-		data, err := p.degraded(ctx, seg)
-		if err == nil {
-			scatter(data, parts)
-		}
-		return err
+		return p.degraded(ctx, seg, parts, true)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -277,7 +276,10 @@ func (p *PackReader) fetchInto(ctx context.Context, i int, start int64, parts []
 		degradedStarted = true
 		pending++
 		go func() {
-			data, err := p.degraded(ctx, seg)
+			// Into a buffer of its own: the healthy read may still be writing into parts.
+			// Shared only once the healthy read failed (see degraded).
+			data := make([]byte, seg.n)
+			err := p.degraded(ctx, seg, [][]byte{data}, p.badErr(i) != nil)
 			degradedRes <- segResult{data: data, err: err}
 		}()
 	}
@@ -331,9 +333,24 @@ func scatter(data []byte, parts [][]byte) {
 	}
 }
 
-// degraded reconstructs seg from the other shards' verified ranges.
-func (p *PackReader) degraded(ctx context.Context, seg segment) ([]byte, error) {
+// degraded reconstructs seg into parts (as in fetchBlocksInto: seg starts on a block
+// boundary, and each part starts on one and ends on one or at the end of the shard) from
+// Data other shards' verified blocks, one block at a time. The other shards' blocks come
+// through the block cache (sourceBlocks): a block another read holds or is fetching is not
+// fetched again, and the blocks this read fetches are deposited there for the reads of
+// those shards' own ranges.
+//
+// share is false for a read racing a slow healthy read of the shard (hedged): it takes
+// cached blocks but neither waits for other reads' fetches nor deposits. A read that waits
+// holds the fetches of its own shard's blocks in the meantime; with only reads of shards
+// known to have failed waiting, and only for shards not known bad when they started,
+// no two of them can wait for each other.
+func (p *PackReader) degraded(ctx context.Context, seg segment, parts [][]byte, share bool) error {
 	l := p.c.layout
+	g := p.geom0()
+	if g == nil {
+		return fmt.Errorf("shard %d: pack geometry unknown", seg.shard)
+	}
 	candidates := make([]int, 0, l.Total()-1)
 	known := map[int]error{}
 	for i := range l.Total() {
@@ -346,16 +363,17 @@ func (p *PackReader) degraded(ctx context.Context, seg segment) ([]byte, error) 
 		}
 		candidates = append(candidates, i)
 	}
-	fetch := func(ctx context.Context, i int) ([]byte, error) {
-		data, start, err := p.fetchRange(ctx, i, seg.off, seg.n)
-		if err != nil {
-			return nil, err
-		}
-		return data[seg.off-start : seg.off-start+seg.n], nil
+	bs := g.BlockSize
+	first, last := seg.off/bs, (seg.off+seg.n-1)/bs
+	fetch := func(ctx context.Context, i int) ([][]byte, error) {
+		return p.sourceBlocks(ctx, i, first, last, g, share)
 	}
-	good, failed, err := gather(ctx, p.c.parallel, 0, candidates, l.Data, fetch, nil)
+	// Data shards first (candidates are in shard order): their blocks are the ones the
+	// restore reads anyway. Data at a time (at most WithParallel), the next on a failure,
+	// all after hedgeAfter.
+	good, failed, err := gather(ctx, min(l.Data, p.c.parallel), p.c.hedgeAfter, candidates, l.Data, fetch, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(good) < l.Data {
 		for i, e := range known {
@@ -366,34 +384,143 @@ func (p *PackReader) degraded(ctx context.Context, seg segment) ([]byte, error) 
 		} else {
 			failed[seg.shard] = fmt.Errorf("slow, hedged")
 		}
-		return nil, &TooFewShardsError{Need: l.Data, Have: len(good), Failed: failed}
+		return &TooFewShardsError{Need: l.Data, Have: len(good), Failed: failed}
 	}
 	shards := make([][]byte, l.Total())
-	for i, d := range good {
-		shards[i] = d
-	}
 	required := make([]bool, l.Data)
 	required[seg.shard] = true
-	if err := p.c.reconstruct(shards, required); err != nil {
-		return nil, err
+	for b := first; b <= last; b++ {
+		clear(shards)
+		for i, blocks := range good {
+			shards[i] = blocks[b-first]
+		}
+		dst := partsRange(parts, b*bs-seg.off, min((b+1)*bs, g.ShardSize)-b*bs)
+		shards[seg.shard] = dst[:0:len(dst)]
+		if err := p.c.reconstruct(shards, required); err != nil {
+			return err
+		}
+		if got := shards[seg.shard]; len(got) > 0 && &got[0] != &dst[0] {
+			copy(dst, got)
+		}
 	}
-	return shards[seg.shard], nil
+	return nil
 }
 
-// fetchRange returns verified payload bytes [start, start+len(data)) of shard i covering
-// [off, off+n), in a new buffer. A failure other than cancellation marks the shard bad.
-func (p *PackReader) fetchRange(ctx context.Context, i int, off, n int64) (data []byte, start int64, err error) {
-	g := p.geom0()
-	if g == nil {
-		return nil, 0, fmt.Errorf("shard %d: pack geometry unknown", i)
+// partsRange returns bytes [off, off+n) of parts read as one buffer; the range lies within
+// one part.
+func partsRange(parts [][]byte, off, n int64) []byte {
+	for _, p := range parts {
+		if off < int64(len(p)) {
+			return p[off : off+n]
+		}
+		off -= int64(len(p))
 	}
-	start, end := blockAlign(off, n, g.BlockSize, g.ShardSize)
-	data = make([]byte, end-start)
-	err = p.fetchBlocksInto(ctx, i, start, [][]byte{data})
+	return nil
+}
+
+// sourceBlocks returns the verified blocks [first, last] of shard i for a degraded read.
+// Blocks in the cache are taken from there (and left for the reads of shard i's own
+// ranges); with share, blocks another read is fetching are waited for, and the rest are
+// fetched with one request and deposited (see blockCache). A failure other than
+// cancellation marks the shard bad.
+func (p *PackReader) sourceBlocks(ctx context.Context, i int, first, last int64, g *ShardInfo, share bool) ([][]byte, error) {
+	if p.cache == nil {
+		return p.fetchBlockBufs(ctx, i, first, last, g)
+	}
+	if !share {
+		blocks := make([][]byte, last-first+1)
+		lo, hi := int64(-1), int64(-1)
+		for b := first; b <= last; b++ {
+			if blocks[b-first] = p.cache.get(blockKey{p.id, i, b}); blocks[b-first] == nil {
+				if lo < 0 {
+					lo = b
+				}
+				hi = b
+			}
+		}
+		if lo >= 0 {
+			bufs, err := p.fetchBlockBufs(ctx, i, lo, hi, g)
+			if err != nil {
+				return nil, err
+			}
+			for b := lo; b <= hi; b++ {
+				blocks[b-first] = bufs[b-lo]
+			}
+		}
+		return blocks, nil
+	}
+	hit, wait, own := p.cache.claim(p.id, i, first, last, nil)
+	blocks := hit
+	lo, hi := int64(-1), int64(-1)
+	for j, o := range own {
+		if o {
+			if lo < 0 {
+				lo = first + int64(j)
+			}
+			hi = first + int64(j)
+		}
+	}
+	if lo >= 0 {
+		// One request for the span of owned blocks; the blocks in it another read has
+		// are read again rather than cost a request of their own.
+		bufs, err := p.fetchBlockBufs(ctx, i, lo, hi, g)
+		for b := lo; b <= hi; b++ {
+			j := b - first
+			if !own[j] {
+				if err == nil && blocks[j] == nil {
+					blocks[j], wait[j] = bufs[b-lo], nil
+				}
+				continue
+			}
+			var data []byte
+			if err == nil {
+				data = bufs[b-lo]
+				blocks[j] = data
+			}
+			p.cache.deposit(blockKey{p.id, i, b}, data)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for j, ch := range wait {
+		if ch == nil {
+			continue
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		b := first + int64(j)
+		if blocks[j] = p.cache.get(blockKey{p.id, i, b}); blocks[j] == nil {
+			// That fetch failed, or the block left the cache already: fetch it here.
+			bufs, err := p.fetchBlockBufs(ctx, i, b, b, g)
+			if err != nil {
+				return nil, err
+			}
+			blocks[j] = bufs[0]
+		}
+	}
+	return blocks, nil
+}
+
+// fetchBlockBufs fetches the verified blocks [lo, hi] of shard i with one request, each
+// into a buffer of its own. A failure other than cancellation marks the shard bad.
+func (p *PackReader) fetchBlockBufs(ctx context.Context, i int, lo, hi int64, g *ShardInfo) ([][]byte, error) {
+	bs, s := g.BlockSize, g.ShardSize
+	bufs := make([][]byte, hi-lo+1)
+	for b := lo; b <= hi; b++ {
+		bufs[b-lo] = make([]byte, min((b+1)*bs, s)-b*bs)
+	}
+	err := p.fetchBlocksInto(ctx, i, lo*bs, bufs)
 	if err != nil && ctx.Err() == nil {
 		p.markBad(i, err)
 	}
-	return data, start, err
+	if err != nil {
+		return nil, err
+	}
+	return bufs, nil
 }
 
 // fetchBlocksInto reads payload [start, start+partsLen(parts)) of shard i into parts with
