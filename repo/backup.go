@@ -297,7 +297,7 @@ func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptio
 		return nil, err
 	}
 	defer unlock()
-	excluded, err := r.pendingPacks(ctx)
+	excluded, err := r.pendingPacks(ctx, lk.lockName())
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}

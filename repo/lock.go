@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/cairnbackup/cairn/internal/ids"
 	"github.com/cairnbackup/cairn/repo/backend"
 )
@@ -136,27 +138,50 @@ type lockEntry struct {
 	err  error
 }
 
-// listLockObjects loads every object under locks/. Objects removed while listing are skipped.
-func (r *Repository) listLockObjects(ctx context.Context) ([]lockEntry, error) {
+// lockLoads bounds how many lock objects listLockObjects loads at once: many concurrent
+// backups (one per volume of an application) each hold one.
+const lockLoads = 8
+
+// listLockObjects loads every object under locks/ except the one named own (the caller's
+// own lock, whose content it knows; "" loads all), several at a time, in name order.
+// Objects removed while listing are skipped.
+func (r *Repository) listLockObjects(ctx context.Context, own string) ([]lockEntry, error) {
 	var names []string
 	if err := r.be.List(ctx, backend.Lock, func(name string, _ int64) error {
-		names = append(names, name)
+		if name != own {
+			names = append(names, name)
+		}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("list locks: %w", err)
 	}
 	sort.Strings(names)
+	loaded := make([]*lockEntry, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lockLoads)
+	for i, name := range names {
+		g.Go(func() error {
+			h := backend.Handle{Type: backend.Lock, Name: name}
+			b, err := r.be.Load(gctx, h, 0, 0)
+			if isNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("load %s: %w", h, err)
+			}
+			e := r.decodeLockObject(name, b)
+			loaded[i] = &e
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	out := make([]lockEntry, 0, len(names))
-	for _, name := range names {
-		h := backend.Handle{Type: backend.Lock, Name: name}
-		b, err := r.be.Load(ctx, h, 0, 0)
-		if isNotFound(err) {
-			continue
+	for _, e := range loaded {
+		if e != nil {
+			out = append(out, *e)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", h, err)
-		}
-		out = append(out, r.decodeLockObject(name, b))
 	}
 	return out, nil
 }
@@ -198,7 +223,7 @@ func (r *Repository) lockInfo(e lockEntry, now time.Time) LockInfo {
 
 // Locks lists the repository's locks (not pending-deletion records), oldest first.
 func (r *Repository) Locks(ctx context.Context) ([]LockInfo, error) {
-	all, err := r.listLockObjects(ctx)
+	all, err := r.listLockObjects(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +344,7 @@ func (r *Repository) saveLockObject(ctx context.Context, t byte, v any, what str
 }
 
 func (l *heldLock) checkConflicts(ctx context.Context) error {
-	all, err := l.r.listLockObjects(ctx)
+	all, err := l.r.listLockObjects(ctx, l.lockName())
 	if err != nil {
 		return fmt.Errorf("%s lock: %w", l.kind, err)
 	}
@@ -435,9 +460,9 @@ type pendingRecord struct {
 }
 
 // pendingPacks returns the packs named in any pending-deletion record (final or not):
-// backups must not deduplicate against them.
-func (r *Repository) pendingPacks(ctx context.Context) (map[ids.ID]struct{}, error) {
-	all, err := r.listLockObjects(ctx)
+// backups must not deduplicate against them. own is the caller's lock, not loaded.
+func (r *Repository) pendingPacks(ctx context.Context, own string) (map[ids.ID]struct{}, error) {
+	all, err := r.listLockObjects(ctx, own)
 	if err != nil {
 		return nil, err
 	}

@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/cairnbackup/cairn/repo/backend"
+	"github.com/cairnbackup/cairn/repo/backend/mem"
 )
 
 func TestLockConflicts(t *testing.T) {
@@ -186,3 +188,79 @@ func TestBackupRemovesLock(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("boom") }
+
+// TestLockLoadsOthersOnly: taking a lock (and, for a backup, reading the pending-deletion
+// records) loads every other object under locks/ but never the caller's own lock: a round
+// trip per command on an object store.
+func TestLockLoadsOthersOnly(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New("locks")
+	r := newRepoOn(t, be)
+	var held []*heldLock
+	for range 3 { // other backups' locks
+		l, err := r.acquireLock(ctx, LockBackup, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, l)
+	}
+	defer func() {
+		for _, l := range held {
+			l.release(ctx)
+		}
+	}()
+	var mu sync.Mutex
+	loads := map[string]int{}
+	be.AddFault(mem.OpLoad, &mem.Fault{
+		Match: func(h backend.Handle) bool { return h.Type == backend.Lock },
+		Do: func(_ context.Context, h backend.Handle) error {
+			mu.Lock()
+			loads[h.Name]++
+			mu.Unlock()
+			return nil
+		},
+	})
+	cases := []struct {
+		name string
+		run  func() (own string, err error)
+	}{
+		{"check lock", func() (string, error) {
+			l, err := r.acquireLock(ctx, LockCheck, false)
+			if err != nil {
+				return "", err
+			}
+			defer l.release(ctx)
+			return l.lockName(), nil
+		}},
+		{"backup pending records", func() (string, error) {
+			l, err := r.acquireLock(ctx, LockBackup, false)
+			if err != nil {
+				return "", err
+			}
+			defer l.release(ctx)
+			_, err = r.pendingPacks(ctx, l.lockName())
+			return l.lockName(), err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			clear(loads)
+			mu.Unlock()
+			own, err := tc.run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if loads[own] != 0 {
+				t.Errorf("own lock loaded %d times", loads[own])
+			}
+			for _, l := range held {
+				if loads[l.lockName()] != 1 {
+					t.Errorf("lock %s loaded %d times, want 1", shortName(l.lockName()), loads[l.lockName()])
+				}
+			}
+		})
+	}
+}
