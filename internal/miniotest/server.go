@@ -291,7 +291,41 @@ func (s *Server) launch(ctx context.Context) error {
 		s.Kill()
 		return err
 	}
+	if err := s.waitIAM(ctx, done); err != nil {
+		s.Kill()
+		return err
+	}
 	return nil
+}
+
+// waitIAM polls until the server's IAM subsystem answers. MinIO serves the root user as
+// soon as it is live but, for a moment after, answers any other access key with
+// XMinioIAMNotInitialized, which a test of a wrong key then saw as "storage unavailable".
+func (s *Server) waitIAM(ctx context.Context, exited <-chan struct{}) error {
+	c, err := minio.New(s.Endpoint(), &minio.Options{
+		Creds:     credentials.NewStaticV4("cairn-no-such-user", "cairn-no-such-secret", ""),
+		Secure:    s.TLS(),
+		Transport: s.transport(),
+	})
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := c.ListBuckets(ctx)
+		code := minio.ToErrorResponse(err).Code
+		if err == nil || code != "XMinioIAMNotInitialized" && code != "XMinioServerNotInitialized" {
+			return nil
+		}
+		select {
+		case <-exited:
+			return errExited
+		case <-ctx.Done():
+			return fmt.Errorf("IAM not ready at %s: %w (last: %v)", s.Endpoint(), ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
 }
 
 // serverEnv is the parent's environment without MinIO/AWS settings, plus a small fixed
