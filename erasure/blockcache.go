@@ -225,16 +225,7 @@ func (p *PackReader) readSegmentCached(ctx context.Context, seg segment, g *Shar
 		}
 		hit, wait = hit[:j], wait[:j] // the tail is only fetched, never read from here
 	}
-	lo, hi := int64(-1), int64(-1) // owned blocks: the span [lo, hi] is fetched at once
-	for j, o := range own {
-		if o {
-			if lo < 0 {
-				lo = first + int64(j)
-			}
-			hi = first + int64(j)
-		}
-	}
-	if lo >= 0 {
+	if lo, hi := span(own, first); lo >= 0 { // owned blocks: the span [lo, hi] is fetched at once
 		skip := make([]bool, hi-lo+1) // blocks in the span another read has
 		for b := lo; b <= hi; b++ {
 			skip[b-lo] = !own[b-first]
@@ -274,23 +265,50 @@ func (p *PackReader) readSegmentCached(ctx context.Context, seg segment, g *Shar
 		if ch == nil {
 			continue
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
 		b := first + int64(j)
-		data := p.cache.get(blockKey{p.id, seg.shard, b})
-		if data == nil { // that fetch failed, or the block was evicted already: fetch it here
+		data, err := p.awaitBlock(ctx, ch, blockKey{p.id, seg.shard, b}, func() ([]byte, error) {
 			bufs, err := p.fetchBlocks(ctx, seg, g, b, b, b, nil)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			data = bufs[0]
+			return bufs[0], nil
+		})
+		if err != nil {
+			return err
 		}
-		if data != nil {
+		if data != nil { // nil: fetched straight into seg.out
 			seg.put(b, bs, data)
 		}
 	}
 	return nil
+}
+
+// awaitBlock waits for another read's fetch of block k (done: its flight) and returns the
+// block from the cache; if that fetch failed, or the block left the cache already, it
+// returns what fetch gets.
+func (p *PackReader) awaitBlock(ctx context.Context, done <-chan struct{}, k blockKey, fetch func() ([]byte, error)) ([]byte, error) {
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if data := p.cache.get(k); data != nil {
+		return data, nil
+	}
+	return fetch()
+}
+
+// span returns the first and last block (numbered from first) whose flag is set, or -1, -1
+// if none is.
+func span(flags []bool, first int64) (lo, hi int64) {
+	lo, hi = -1, -1
+	for j, f := range flags {
+		if f {
+			if lo < 0 {
+				lo = first + int64(j)
+			}
+			hi = first + int64(j)
+		}
+	}
+	return lo, hi
 }

@@ -429,16 +429,12 @@ func (p *PackReader) sourceBlocks(ctx context.Context, i int, first, last int64,
 	}
 	if !share {
 		blocks := make([][]byte, last-first+1)
-		lo, hi := int64(-1), int64(-1)
+		missing := make([]bool, len(blocks))
 		for b := first; b <= last; b++ {
-			if blocks[b-first] = p.cache.get(blockKey{p.id, i, b}); blocks[b-first] == nil {
-				if lo < 0 {
-					lo = b
-				}
-				hi = b
-			}
+			blocks[b-first] = p.cache.get(blockKey{p.id, i, b})
+			missing[b-first] = blocks[b-first] == nil
 		}
-		if lo >= 0 {
+		if lo, hi := span(missing, first); lo >= 0 {
 			bufs, err := p.fetchBlockBufs(ctx, i, lo, hi, g)
 			if err != nil {
 				return nil, err
@@ -451,16 +447,7 @@ func (p *PackReader) sourceBlocks(ctx context.Context, i int, first, last int64,
 	}
 	hit, wait, own := p.cache.claim(p.id, i, first, last, nil)
 	blocks := hit
-	lo, hi := int64(-1), int64(-1)
-	for j, o := range own {
-		if o {
-			if lo < 0 {
-				lo = first + int64(j)
-			}
-			hi = first + int64(j)
-		}
-	}
-	if lo >= 0 {
+	if lo, hi := span(own, first); lo >= 0 {
 		// One request for the span of owned blocks; the blocks in it another read has
 		// are read again rather than cost a request of their own.
 		bufs, err := p.fetchBlockBufs(ctx, i, lo, hi, g)
@@ -487,20 +474,18 @@ func (p *PackReader) sourceBlocks(ctx context.Context, i int, first, last int64,
 		if ch == nil {
 			continue
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
 		b := first + int64(j)
-		if blocks[j] = p.cache.get(blockKey{p.id, i, b}); blocks[j] == nil {
-			// That fetch failed, or the block left the cache already: fetch it here.
+		data, err := p.awaitBlock(ctx, ch, blockKey{p.id, i, b}, func() ([]byte, error) {
 			bufs, err := p.fetchBlockBufs(ctx, i, b, b, g)
 			if err != nil {
 				return nil, err
 			}
-			blocks[j] = bufs[0]
+			return bufs[0], nil
+		})
+		if err != nil {
+			return nil, err
 		}
+		blocks[j] = data
 	}
 	return blocks, nil
 }
