@@ -311,7 +311,7 @@ func (c *checkRun) checkKeys(ctx context.Context) error {
 
 // checkLocks reports stale and unreadable locks and returns the packs pending deletion.
 func (c *checkRun) checkLocks(ctx context.Context) (map[ids.ID]struct{}, error) {
-	all, err := c.r.listLockObjects(ctx, "")
+	all, err := c.r.listLockObjects(ctx, c.own)
 	if err != nil {
 		return nil, err
 	}

@@ -222,8 +222,11 @@ func (r *Repository) lockInfo(e lockEntry, now time.Time) LockInfo {
 }
 
 // Locks lists the repository's locks (not pending-deletion records), oldest first.
-func (r *Repository) Locks(ctx context.Context) ([]LockInfo, error) {
-	all, err := r.listLockObjects(ctx, "")
+func (r *Repository) Locks(ctx context.Context) ([]LockInfo, error) { return r.locks(ctx, "") }
+
+// locks is Locks without the lock named own (the caller's; "": none left out).
+func (r *Repository) locks(ctx context.Context, own string) ([]LockInfo, error) {
+	all, err := r.listLockObjects(ctx, own)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +250,7 @@ func (r *Repository) RemoveLocks(ctx context.Context, all bool) ([]LockInfo, err
 
 // removeLocks is RemoveLocks that never removes the lock object named except.
 func (r *Repository) removeLocks(ctx context.Context, all bool, except string) ([]LockInfo, error) {
-	locks, err := r.Locks(ctx)
+	locks, err := r.locks(ctx, except)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -259,6 +260,39 @@ func TestLockLoadsOthersOnly(t *testing.T) {
 			for _, l := range held {
 				if loads[l.lockName()] != 1 {
 					t.Errorf("lock %s loaded %d times, want 1", shortName(l.lockName()), loads[l.lockName()])
+				}
+			}
+		})
+	}
+	// Whole commands, whose lock names the test does not see: only the others' locks load.
+	commands := []struct {
+		name string
+		run  func() error
+	}{
+		{"check", func() error { _, err := r.Check(ctx, CheckOptions{}); return err }},
+		{"prune", func() error { _, err := r.Prune(ctx, PruneOptions{Grace: -1}); return err }},
+	}
+	for _, tc := range commands {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			clear(loads)
+			mu.Unlock()
+			if err := tc.run(); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			got := maps.Clone(loads)
+			mu.Unlock()
+			others := map[string]bool{}
+			for _, l := range held {
+				others[l.lockName()] = true
+				if got[l.lockName()] == 0 {
+					t.Errorf("lock %s not loaded", shortName(l.lockName()))
+				}
+			}
+			for name, n := range got {
+				if !others[name] {
+					t.Errorf("own lock %s loaded %d times", shortName(name), n)
 				}
 			}
 		})

@@ -171,7 +171,7 @@ func (p *pruneRun) run(ctx context.Context) error {
 	}
 
 	// Phase 2: sweep what may be swept.
-	locks, err := r.listLockObjects(ctx, "")
+	locks, err := r.listLockObjects(ctx, p.lk.lockName())
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (p *pruneRun) run(ctx context.Context) error {
 // records loads the pending-deletion records and finalises those an interrupted prune left
 // half-written (their time becomes now).
 func (p *pruneRun) records(ctx context.Context) ([]pendingRecord, error) {
-	all, err := p.r.listLockObjects(ctx, "")
+	all, err := p.r.listLockObjects(ctx, p.lk.lockName())
 	if err != nil {
 		return nil, err
 	}
@@ -575,7 +575,7 @@ func (p *pruneRun) sweep(ctx context.Context, recs []pendingRecord) error {
 
 	// Last look at the locks before anything is deleted (narrows the window in which a
 	// backup declared stale could come back; docs/LIFECYCLE.md §6).
-	locks, err := r.listLockObjects(ctx, "")
+	locks, err := r.listLockObjects(ctx, p.lk.lockName())
 	if err != nil {
 		return err
 	}
