@@ -61,7 +61,7 @@ func TestToolCommands(t *testing.T) {
 		{&resticTool{bin: "restic"}, func(t Tool, r Runner) error { return t.Check(context.Background(), r, ws) }, []string{"restic check"}, nil},
 		{&resticTool{bin: "restic"}, func(t Tool, r Runner) error { return t.Prune(context.Background(), r, ws) }, []string{"restic forget --keep-last 1 --prune"}, nil},
 		{&kopiaTool{bin: "kopia"}, func(t Tool, r Runner) error { return t.Init(context.Background(), r, ws) }, []string{
-			"kopia repository create filesystem --path=/w/repo --cache-directory=/w/cache --object-splitter=DYNAMIC-1M-BUZHASH" + kcfg,
+			"kopia repository create filesystem --path=/w/repo --cache-directory=/w/cache --object-splitter=DYNAMIC-512K-BUZHASH" + kcfg,
 			"kopia policy set --global --compression=zstd-fastest" + kcfg}, nil},
 		{&kopiaTool{bin: "kopia"}, func(t Tool, r Runner) error { return t.Backup(context.Background(), r, ws) }, []string{"kopia snapshot create /w/src/vol.img" + kcfg}, nil},
 		{&kopiaTool{bin: "kopia"}, func(t Tool, r Runner) error { return t.Restore(context.Background(), r, ws) }, []string{"kopia restore /w/src/vol.img /w/restore/vol.img --snapshot-time=latest" + kcfg}, nil},

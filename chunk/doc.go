@@ -40,7 +40,7 @@
 //     64-byte window with a secret irreducible polynomial of degree 53
 //     (Params.Polynomial); a boundary where the low AverageBits bits of the
 //     fingerprint are zero. Mean chunk on random data about
-//     MinSize + 2^AverageBits (1.5 MiB by default). About 0.5 GB/s per core.
+//     MinSize + 2^AverageBits (768 KiB by default). About 0.5 GB/s per core.
 //   - "fastcdc" is github.com/PlakarKorp/go-cdc-chunkers' variant
 //     "fastcdc-v1.0.0", scanned in this package (two bytes per step; tests
 //     and a fuzz target pin the boundaries to the library's): a gear hash

@@ -44,8 +44,17 @@ type goldenPiece struct {
 	zero           bool
 }
 
-// goldenChunks pins every chunk of goldenInput under the default sizes and
-// the fixed test secrets (testPol, testKey), per algorithm, like
+// goldenParamsFor returns the sizes the golden boundaries were recorded with
+// (512 KiB / 8 MiB / 2^20: the defaults of repositories created before the
+// defaults were halved, which keep them in their config) and the fixed test
+// secrets (testPol, testKey).
+func goldenParamsFor(t testing.TB, algo string) Params {
+	p := testParamsFor(t, algo)
+	p.MinSize, p.MaxSize, p.AverageBits = 512<<10, 8<<20, 20
+	return p
+}
+
+// goldenChunks pins every chunk of goldenInput under goldenParamsFor, per algorithm, like
 // restic/chunker's own tests: a library upgrade or a change of Params
 // handling that moves boundaries must fail here, since it would break
 // deduplication against existing repositories.
@@ -166,7 +175,7 @@ func TestGoldenChunker(t *testing.T) {
 	for _, algo := range algorithms {
 		t.Run(algo, func(t *testing.T) {
 			want := goldenChunks[algo]
-			c, err := New(testParamsFor(t, algo))
+			c, err := New(goldenParamsFor(t, algo))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +210,7 @@ func TestGoldenSplitter(t *testing.T) {
 	for _, algo := range algorithms {
 		t.Run(algo, func(t *testing.T) {
 			want := goldenPieces[algo]
-			p := testParamsFor(t, algo)
+			p := goldenParamsFor(t, algo)
 			got, _ := split(t, bytes.NewReader(in), p, in)
 			if len(got) != len(want) {
 				t.Fatalf("%d pieces, want %d", len(got), len(want))

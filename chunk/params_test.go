@@ -15,7 +15,7 @@ func TestDefaultParams(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if p.Algorithm != AlgorithmFastCDC || p.MinSize != 512<<10 || p.MaxSize != 8<<20 || p.AverageBits != 20 || len(p.Key) != KeySize || p.Polynomial != 0 {
+	if p.Algorithm != AlgorithmFastCDC || p.MinSize != 256<<10 || p.MaxSize != 4<<20 || p.AverageBits != 19 || len(p.Key) != KeySize || p.Polynomial != 0 {
 		t.Fatalf("defaults %+v", p)
 	}
 	q, err := DefaultParams()
