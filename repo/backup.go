@@ -297,18 +297,27 @@ func (b *backupRun) claim(id ids.ID) (bool, error) {
 // was read and stored: on any error no snapshot is written.
 func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptions) (*Snapshot, error) {
 	start := time.Now()
-	// Lock first, then read pending deletions and the index (docs/LIFECYCLE.md §3).
+	// Lock first, then read pending deletions and the index (docs/LIFECYCLE.md §3), side by
+	// side: one round trip instead of two (zones at other sites: tens of milliseconds).
 	lk, unlock, err := r.lockFor(ctx, "backup", LockBackup, false)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	excluded, err := r.pendingPacks(ctx, lk.lockName())
-	if err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
-	}
-	cache, err := r.indexCache(ctx)
-	if err != nil {
+	var (
+		excluded map[ids.ID]struct{}
+		cache    *index.Cache
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		excluded, err = r.pendingPacks(gctx, lk.lockName())
+		return err
+	})
+	g.Go(func() (err error) {
+		cache, err = r.indexCache(gctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	sp, err := chunk.NewSplitter(src, r.cfg.Chunker)

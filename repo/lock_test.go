@@ -298,3 +298,37 @@ func TestLockLoadsOthersOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestBackupListsLocksAndIndexTogether: after taking its lock a backup lists the lock objects
+// (pending deletions) and the index side by side. Each listing waits here until the other
+// has started, so a backup that makes them one after the other fails.
+func TestBackupListsLocksAndIndexTogether(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New("lists")
+	r := newRepoOn(t, be)
+	started := map[backend.Type]chan struct{}{backend.Lock: make(chan struct{}), backend.Index: make(chan struct{})}
+	for typ, mine := range started {
+		other := started[backend.Index]
+		if typ == backend.Index {
+			other = started[backend.Lock]
+		}
+		be.AddFault(mem.OpList, &mem.Fault{
+			Match: func(h backend.Handle) bool { return h.Type == typ },
+			Times: 1,
+			Do: func(ctx context.Context, _ backend.Handle) error {
+				close(mine)
+				select {
+				case <-other:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(10 * time.Second):
+					return errors.New(typ.String() + " listed alone: the other listing never started")
+				}
+			},
+		})
+	}
+	if _, err := r.Backup(ctx, bytes.NewReader(bytes.Repeat([]byte("cairn"), 100_000)), BackupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
