@@ -11,8 +11,8 @@ import (
 
 // kopiaTool drives kopia with a filesystem or S3 repository. Settings (docs/BENCHMARKS.md):
 // object splitter DYNAMIC-512K-BUZHASH (256 KiB-1 MiB chunks, nearest to cairn's
-// 256 KiB-4 MiB around 512 KiB; kopia's default is DYNAMIC-4M-BUZHASH), global policy compression zstd-fastest, default hash
-// BLAKE2B-256-128 and encryption AES256-GCM-HMAC-SHA256; config, cache and logs kept in
+// 256 KiB-4 MiB around 512 KiB; kopia's default is DYNAMIC-4M-BUZHASH), global policy
+// compression zstd-fastest, default hash BLAKE2B-256-128 and encryption AES256-GCM-HMAC-SHA256; config, cache and logs kept in
 // the workspace; update checks off.
 type kopiaTool struct{ bin string }
 

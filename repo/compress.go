@@ -43,7 +43,7 @@ func newCompressor(name string) (*compressor, error) {
 			// same output as the default 8 MiB one while the encoder keeps 0.6 MiB instead of
 			// 3.6 MiB of history (TestFastestWindow). Literals are entropy-coded even in blocks
 			// without matches (the fastest level skips that by default): 1.5% fewer bytes stored
-			// for the bench's mixed volume at ~5% more compression CPU (DECISIONS §23).
+			// for the bench's mixed volume for 3-6% more of a backup's CPU (DECISIONS §23).
 			opts = append(opts, zstd.WithWindowSize(fastestWindow), zstd.WithAllLitEntropyCompression(true))
 		}
 		c.enc, err = zstd.NewWriter(nil, opts...)

@@ -306,12 +306,12 @@ func TestBackupListsLocksAndIndexTogether(t *testing.T) {
 	ctx := context.Background()
 	be := mem.New("lists")
 	r := newRepoOn(t, be)
-	started := map[backend.Type]chan struct{}{backend.Lock: make(chan struct{}), backend.Index: make(chan struct{})}
-	for typ, mine := range started {
-		other := started[backend.Index]
-		if typ == backend.Index {
-			other = started[backend.Lock]
-		}
+	locks, idx := make(chan struct{}), make(chan struct{})
+	for _, l := range []struct {
+		typ         backend.Type
+		mine, other chan struct{}
+	}{{backend.Lock, locks, idx}, {backend.Index, idx, locks}} {
+		typ, mine, other := l.typ, l.mine, l.other
 		be.AddFault(mem.OpList, &mem.Fault{
 			Match: func(h backend.Handle) bool { return h.Type == typ },
 			Times: 1,
