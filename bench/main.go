@@ -235,7 +235,7 @@ var minioSettings = map[string]string{
 }
 
 var localSettings = map[string]string{
-	"cairn":  "CLI defaults: zstd fastest, AES-256-GCM, ~1 MiB CDC chunks; real KDF unless --cairn-kdf",
+	"cairn":  "CLI defaults: zstd fastest, AES-256-GCM, FastCDC ~0.6 MiB chunks (256 KiB–4 MiB); real KDF unless --cairn-kdf",
 	"kopia":  "filesystem repo; --object-splitter=" + kopiaSplitter + "; policy --compression=zstd-fastest; hash BLAKE2B-256-128, AES256-GCM-HMAC-SHA256 (defaults)",
 	"restic": "repo v2, compression auto (zstd default), Rabin ~1 MiB chunks, 16 MiB packs (defaults); backup --no-scan --host bench FILE; restore latest:DIR",
 }

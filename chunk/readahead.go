@@ -22,9 +22,9 @@ const ReadBufferBytes = ReadAheadBuffers * ReadSize
 // raSlot is one read buffer of a readAhead and the extent planned into it.
 type raSlot struct {
 	buf   []byte
-	off   int64 // stream offset of the extent
-	n     int   // bytes to read (0 for a hole)
-	hole  int64 // length of a hole extent: nothing is read
+	off   int64 // stream offset of the data to read
+	n     int   // bytes to read (0: nothing follows the hole)
+	hole  int64 // length of a hole just before off, not yet returned: nothing is read
 	got   int   // bytes read
 	dgot  int   // of got, bytes read directly (bypassing the page cache)
 	err   error
@@ -169,26 +169,32 @@ func (s *raSource) readAt(sl *raSlot) {
 }
 
 // planInto plans the next extent of the stream into slot i and queues its
-// read; holes complete at once. After the end of the stream was seen it
-// plans nothing.
+// read. A hole at the planning offset shares the slot with the data after
+// it, so holes take no read slot from the data: on a sparse file every
+// worker has a read in flight. After the end of the stream was seen it plans
+// nothing.
 func (r *readAhead) planInto(i int) {
 	if r.end {
 		return
 	}
 	sl := &r.slots[i]
-	sl.off, sl.n, sl.hole, sl.got, sl.dgot, sl.err = r.plan, r.size, 0, 0, 0, nil
+	sl.n, sl.hole, sl.got, sl.dgot, sl.err = r.size, 0, 0, 0, nil
 	r.inflight++
 	if r.holes != nil {
 		start, end := r.holes.next(r.plan)
 		if start <= r.plan {
-			sl.hole, sl.n = end-r.plan, 0
+			sl.hole = end - r.plan
 			r.plan = end
-			sl.ready <- struct{}{}
-			return
+			start, _ = r.holes.next(r.plan)
 		}
 		sl.n = int(min(int64(sl.n), start-r.plan))
 	}
+	sl.off = r.plan
 	r.plan += int64(sl.n)
+	if sl.n == 0 { // only after a hole, if the hole finder's answers changed
+		sl.ready <- struct{}{}
+		return
+	}
 	r.reqs <- sl // capacity len(slots): never blocks
 }
 
@@ -196,22 +202,30 @@ func (r *readAhead) planInto(i int) {
 // the end of the stream it returns io.EOF; a read error is returned with the
 // stream offset where it happened in extent.off. Both are sticky.
 func (r *readAhead) next() (extent, error) {
-	if r.cur >= 0 {
-		r.planInto(r.cur) // the consumer is done with this buffer
-		r.cur = -1
+	for {
+		if r.cur >= 0 {
+			r.planInto(r.cur) // the consumer is done with this buffer
+			r.cur = -1
+		}
+		if r.inflight == 0 {
+			return extent{off: r.errOff}, r.err
+		}
+		i := r.head
+		sl := &r.slots[i]
+		if sl.hole > 0 { // known when planned: returned before the read after it completes
+			h := extent{off: sl.off - sl.hole, hole: sl.hole}
+			sl.hole = 0
+			return h, nil
+		}
+		<-sl.ready
+		r.head = (r.head + 1) % r.n
+		r.inflight--
+		r.cur = i
+		if sl.n > 0 {
+			break
+		}
 	}
-	if r.inflight == 0 {
-		return extent{off: r.errOff}, r.err
-	}
-	i := r.head
-	sl := &r.slots[i]
-	<-sl.ready
-	r.head = (r.head + 1) % r.n
-	r.inflight--
-	r.cur = i
-	if sl.hole > 0 {
-		return extent{off: sl.off, hole: sl.hole}, nil
-	}
+	sl := &r.slots[r.cur]
 	if sl.err != nil {
 		r.err, r.errOff = sl.err, sl.off+int64(sl.got)
 		if sl.err != io.EOF {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 // raTestSize is the read size of the readAhead tests: small, so streams of a
@@ -184,6 +185,66 @@ func TestReadAheadHoles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// gatedAt is an io.ReaderAt whose reads each announce themselves on entered
+// and then wait for release to be closed.
+type gatedAt struct {
+	data    []byte
+	entered chan int64
+	release chan struct{}
+}
+
+func (g *gatedAt) ReadAt(p []byte, off int64) (int, error) {
+	g.entered <- off
+	<-g.release
+	return bytes.NewReader(g.data).ReadAt(p, off)
+}
+
+// TestReadAheadHolesKeepReadsInFlight: on a file of alternating data and
+// holes, the holes take no read slot: every worker has a data read in flight
+// at once (with a slot per hole, only half of them did).
+func TestReadAheadHolesKeepReadsInFlight(t *testing.T) {
+	dir := t.TempDir()
+	if !holesWork(t, dir) {
+		t.Skip("filesystem does not report holes")
+	}
+	var l layout
+	for _, c := range layouts {
+		if c.name == "alternating 64k" {
+			l = c
+		}
+	}
+	path, content := l.build(t, dir, 9)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const buffers = 4
+	g := &gatedAt{data: content, entered: make(chan int64, 64), release: make(chan struct{})}
+	r := newReadAhead(raTestSize, buffers)
+	r.start(g, nil, 0, &holeFinder{seek: fileSeeker(f), size: l.size}, nil)
+	deadline := time.After(30 * time.Second) // a failure, not synchronisation
+	for n := 0; n < buffers-1; n++ {
+		select {
+		case <-g.entered:
+		case <-deadline:
+			close(g.release)
+			r.abandon()
+			t.Fatalf("%d reads in flight, want %d", n, buffers-1)
+		}
+	}
+	close(g.release)
+	go func() { // later reads announce themselves too
+		for range g.entered {
+		}
+	}()
+	got, holes, err := drainReadAhead(t, r)
+	close(g.entered)
+	if err != io.EOF || !bytes.Equal(got, content) || len(holes) == 0 {
+		t.Fatalf("got %d bytes, %d holes, %v; want %d bytes", len(got), len(holes), err, len(content))
 	}
 }
 

@@ -9,7 +9,10 @@ import (
 // compressor holds shared zstd state: EncodeAll/DecodeAll are safe for concurrent use.
 type compressor struct {
 	enc *zstd.Encoder // nil when compression is off
-	dec *zstd.Decoder
+	// flat, at the fastest level only, leaves the literals of blocks without matches as they
+	// are; it compresses chunks whose bytes sample as flat as random data (see flatBytes).
+	flat *zstd.Encoder
+	dec  *zstd.Decoder
 }
 
 func compressionLevel(name string) (zstd.EncoderLevel, bool, error) {
@@ -41,10 +44,16 @@ func newCompressor(name string) (*compressor, error) {
 		if lvl == zstd.SpeedFastest {
 			// The fastest level finds matches at most 128 KiB back, so a 1 MiB window gives the
 			// same output as the default 8 MiB one while the encoder keeps 0.6 MiB instead of
-			// 3.6 MiB of history (TestFastestWindow). Literals are entropy-coded even in blocks
-			// without matches (the fastest level skips that by default): 1.5% fewer bytes stored
-			// for the bench's mixed volume for 3-6% more of a backup's CPU (DECISIONS §23).
-			opts = append(opts, zstd.WithWindowSize(fastestWindow), zstd.WithAllLitEntropyCompression(true))
+			// 3.6 MiB of history (TestFastestWindow).
+			opts = append(opts, zstd.WithWindowSize(fastestWindow))
+			if c.flat, err = zstd.NewWriter(nil, opts...); err != nil {
+				return nil, fmt.Errorf("zstd encoder: %w", err)
+			}
+			// Literals are entropy-coded even in blocks without matches (the fastest level
+			// skips that by default): 1.5% fewer bytes stored for the bench's mixed volume
+			// (DECISIONS §23). On random data that only costs a byte histogram per block, so
+			// chunks that sample as random go to c.flat (DECISIONS §24).
+			opts = append(opts, zstd.WithAllLitEntropyCompression(true))
 		}
 		c.enc, err = zstd.NewWriter(nil, opts...)
 		if err != nil {
@@ -70,11 +79,72 @@ func (c *compressor) compress(dst, src []byte) ([]byte, bool) {
 	if c.enc == nil || len(src) < 64 {
 		return dst, false
 	}
-	out := c.enc.EncodeAll(src, dst[:0])
+	enc := c.enc
+	if c.flat != nil && flatBytes(src) {
+		enc = c.flat
+	}
+	out := enc.EncodeAll(src, dst[:0])
 	if len(out) > len(src)-len(src)/32 {
 		return out, false
 	}
 	return out, true
+}
+
+// Sampling of flatBytes: sampleWindows runs of sampleWidth bytes spread evenly over a chunk.
+const (
+	sampleWindows = 128
+	sampleWidth   = 64
+)
+
+// flatBytes reports whether the data of src is as evenly spread over the 256 byte values as
+// random data, so that zstd would find its literals not worth entropy coding. It samples
+// sampleWindows windows spread over src and
+//   - skips windows of one repeated byte (zero padding around data: zstd matches those),
+//   - calls a window random-like when no byte value occurs 5 times in it (for 64 random
+//     bytes that happens once in ~500 windows; text and tables fail it at once),
+//   - and reports true when at most 1/16 of the other windows are not random-like (a chunk
+//     starting or ending in padding has one or two mixed windows) and no value makes up
+//     1/128 of the random-like windows' bytes, huff0's own test for literals not worth
+//     coding (base64 and other small alphabets fail it).
+//
+// Chunks shorter than 4 windows' spacing, or with fewer than 16 windows left, report false
+// (entropy coding is tried as usual).
+func flatBytes(src []byte) bool {
+	if len(src) < 4*sampleWindows*sampleWidth {
+		return false
+	}
+	var hist [256]uint32
+	step := (len(src) - sampleWidth) / (sampleWindows - 1)
+	rnd, mixed := 0, 0
+	for i := range sampleWindows {
+		w := src[i*step : i*step+sampleWidth]
+		var win [256]uint8
+		run, peak := true, uint8(0)
+		for _, b := range w {
+			win[b]++
+			peak = max(peak, win[b])
+			run = run && b == w[0]
+		}
+		switch {
+		case run:
+		case peak >= 5:
+			mixed++
+		default:
+			rnd++
+			for _, b := range w {
+				hist[b]++
+			}
+		}
+	}
+	if rnd+mixed < 16 || mixed*16 > rnd+mixed {
+		return false
+	}
+	for _, n := range hist {
+		if n >= uint32(rnd*sampleWidth)>>7 {
+			return false
+		}
+	}
+	return true
 }
 
 // compressBound is an upper bound of the size of a zstd frame of n bytes (raw blocks of at

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bytes"
+	"encoding/base64"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -122,6 +123,77 @@ func TestFastestWindow(t *testing.T) {
 		back, err := c.decompress(nil, out, n)
 		if err != nil || !bytes.Equal(back, data) {
 			t.Errorf("%d bytes: round trip: %v", n, err)
+		}
+	}
+}
+
+// TestFlatBytes: the sample tells random data from data whose bytes are skewed enough for
+// zstd to entropy-code its literals.
+func TestFlatBytes(t *testing.T) {
+	skewed := randomVolume(1<<20, 31) // every 40th byte zero: 2.9% zeros
+	for i := 0; i < len(skewed); i += 40 {
+		skewed[i] = 0
+	}
+	b64 := make([]byte, 1<<20)
+	base64.StdEncoding.Encode(b64, randomVolume(3*len(b64)/4, 32))
+	repeated := bytes.Repeat(randomVolume(64<<10, 33), 16)
+	cases := []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"random 256 KiB", randomVolume(256<<10, 34), true},
+		{"random 4 MiB", randomVolume(4<<20, 35), true},
+		{"random, repeated 64 KiB", repeated, true},
+		{"random, zero padding at both ends", append(append(make([]byte, 40<<10), randomVolume(500<<10, 40)...), make([]byte, 20<<10)...), true},
+		{"random, shorter than 4 samples", randomVolume(4*sampleWindows*sampleWidth-1, 36), false},
+		{"text", compressibleVolume(1<<20, 37), false},
+		{"base64", b64, false},
+		{"random, 2.9% zeros", skewed, false},
+		{"random then text", append(randomVolume(512<<10, 38), compressibleVolume(512<<10, 39)...), false},
+		{"zeros", make([]byte, 1<<20), false},
+	}
+	for _, c := range cases {
+		if got := flatBytes(c.data); got != c.want {
+			t.Errorf("%s: flat = %v, want %v", c.name, got, c.want)
+		}
+	}
+	for seed := range uint64(200) { // random chunks of the smallest default size: none misjudged
+		if !flatBytes(randomVolume(256<<10, 1000+seed)) {
+			t.Errorf("random chunk (seed %d) not flat", 1000+seed)
+		}
+	}
+}
+
+// TestFlatChunksLoseNothing: on chunks that sample flat, the encoder that leaves literal-only
+// blocks as they are stores no more than the one that entropy-codes them, and matches are
+// still found (a repeated random block compresses).
+func TestFlatChunksLoseNothing(t *testing.T) {
+	c, err := newCompressor("fastest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		data       []byte
+		compresses bool
+	}{
+		{"random", randomVolume(1<<20, 41), false},
+		{"random, repeated 64 KiB", bytes.Repeat(randomVolume(64<<10, 42), 16), true},
+	} {
+		if !flatBytes(tc.data) {
+			t.Fatalf("%s: not flat", tc.name)
+		}
+		out, ok := c.compress(nil, tc.data)
+		all := c.enc.EncodeAll(tc.data, nil)
+		if ok != tc.compresses || len(out) > len(all) {
+			t.Errorf("%s: %d bytes (compressed %v), entropy-coding all literals %d", tc.name, len(out), ok, len(all))
+		}
+		if ok {
+			back, err := c.decompress(nil, out, len(tc.data))
+			if err != nil || !bytes.Equal(back, tc.data) {
+				t.Errorf("%s: round trip: %v", tc.name, err)
+			}
 		}
 	}
 }
