@@ -202,6 +202,9 @@ type backupRun struct {
 	claimed map[ids.ID]struct{} // new blobs of this session, claimed by one worker
 
 	excluded map[ids.ID]struct{} // packs pending deletion: never deduplicate against them
+	// ready is closed once the lock is held and cache and excluded are set (see Backup):
+	// nothing is deduplicated or stored before.
+	ready chan struct{}
 
 	pendMu  sync.Mutex
 	pending []index.Entry // stored but not yet in an index object
@@ -246,7 +249,7 @@ func (b *backupRun) memoryAllowance(workers int) int64 {
 }
 
 // newBackupRun sizes the buffers and the in-flight budget for workers workers.
-func (r *Repository) newBackupRun(cache *index.Cache, excluded map[ids.ID]struct{}, workers int) *backupRun {
+func (r *Repository) newBackupRun(workers int) *backupRun {
 	maxChunk := int64(r.cfg.Chunker.MaxSize)
 	avg := int64(1) << r.cfg.Chunker.AverageBits
 	avg = min(max(avg, int64(r.cfg.Chunker.MinSize)), maxChunk)
@@ -260,7 +263,7 @@ func (r *Repository) newBackupRun(cache *index.Cache, excluded map[ids.ID]struct
 	bufSize := int64(compressBound(int(min(2*avg, maxChunk))) + crypto.Overhead)
 	budget := max(maxChunk, int64(workers+inflightExtraChunks)*bufSize, minInflightBytes)
 	up := uploadersFor(r.be)
-	b := &backupRun{r: r, cache: cache, claimed: make(map[ids.ID]struct{}), excluded: excluded,
+	b := &backupRun{r: r, claimed: make(map[ids.ID]struct{}), ready: make(chan struct{}),
 		budget: semaphore.NewWeighted(budget), budgetMax: budget,
 		// Buffers in circulation: the budget's, plus compression outputs being written by the
 		// workers before their chunk buffer is returned.
@@ -275,6 +278,30 @@ func (r *Repository) newBackupRun(cache *index.Cache, excluded map[ids.ID]struct
 		b.packBufs <- nil
 	}
 	return b
+}
+
+// setup takes the backup's lock, then reads the pending deletions and syncs the index side by
+// side (one round trip instead of two; zones at other sites: tens of milliseconds), and opens
+// b.ready. The returned unlock, when not nil, must run also if err is not nil.
+func (b *backupRun) setup(ctx context.Context) (lk *heldLock, unlock func(), err error) {
+	lk, unlock, err = b.r.lockFor(ctx, "backup", LockBackup, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		b.excluded, err = b.r.pendingPacks(gctx, lk.lockName())
+		return err
+	})
+	g.Go(func() (err error) {
+		b.cache, err = b.r.indexCache(gctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, unlock, fmt.Errorf("backup: %w", err)
+	}
+	close(b.ready)
+	return lk, unlock, nil
 }
 
 // claim reports whether id is new to the repository and to this session; the first caller wins.
@@ -298,45 +325,52 @@ func (b *backupRun) claim(id ids.ID) (bool, error) {
 // was read and stored: on any error no snapshot is written.
 func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptions) (*Snapshot, error) {
 	start := time.Now()
-	// Lock first, then read pending deletions and the index (docs/LIFECYCLE.md §3), side by
-	// side: one round trip instead of two (zones at other sites: tens of milliseconds).
-	lk, unlock, err := r.lockFor(ctx, "backup", LockBackup, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	var (
-		excluded map[ids.ID]struct{}
-		cache    *index.Cache
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		excluded, err = r.pendingPacks(gctx, lk.lockName())
-		return err
-	})
-	g.Go(func() (err error) {
-		cache, err = r.indexCache(gctx)
-		return err
-	})
-	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
-	}
 	sp, err := chunk.NewSplitter(src, r.cfg.Chunker)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	defer sp.Close() // stops its read-ahead if the pipeline fails early
-	b := r.newBackupRun(cache, excluded, runtime.GOMAXPROCS(0))
+	b := r.newBackupRun(runtime.GOMAXPROCS(0))
 	collectGarbage()
 	defer tightenGC()()
 	defer gcpct.HoldMemory(b.memoryAllowance(runtime.GOMAXPROCS(0)))()
 
+	// The pipeline starts at once: it reads, chunks and hashes while the lock is written
+	// and the pending deletions and the index are read, but deduplicates and stores nothing
+	// before (b.ready; docs/LIFECYCLE.md §3).
+	// Whichever fails first cancels the other and is the error reported.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type setupResult struct {
+		lk     *heldLock
+		unlock func()
+		err    error
+	}
+	setup := make(chan setupResult, 1)
+	go func() {
+		lk, unlock, err := b.setup(ctx)
+		if err != nil {
+			cancel(err)
+		}
+		setup <- setupResult{lk, unlock, err}
+	}()
 	stopProgress := b.startProgress(ctx, opts, start)
 	snap, err := b.run(ctx, sp)
 	stopProgress()
 	if err != nil {
+		cancel(err)
+	}
+	su := <-setup
+	if su.unlock != nil {
+		defer su.unlock()
+	}
+	if su.err != nil && (err == nil || context.Cause(ctx) == su.err) {
+		return nil, su.err
+	}
+	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
+	lk := su.lk
 	snap.Version = FormatVersion
 	snap.Name, snap.Tags, snap.Time, snap.Hostname = opts.Name, opts.Tags, opts.Time, opts.Hostname
 	if snap.Time.IsZero() {
@@ -622,6 +656,11 @@ func (b *backupRun) run(parent context.Context, sp *chunk.Splitter) (*Snapshot, 
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	select { // an empty source stores nothing, so nothing waited for the index yet
+	case <-b.ready:
+	case <-parent.Done():
+		return nil, parent.Err()
+	}
 	if err := b.addEntries(parent, nil, true); err != nil {
 		return nil, err
 	}
@@ -671,6 +710,12 @@ func (b *backupRun) store(ctx context.Context, packCh chan<- blob, t index.BlobT
 			b.bufs.put(data)
 			b.budget.Release(weight)
 		}
+	}
+	select {
+	case <-b.ready:
+	case <-ctx.Done():
+		done()
+		return ctx.Err()
 	}
 	isNew, err := b.claim(id)
 	if err != nil {
