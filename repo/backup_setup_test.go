@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -129,5 +130,35 @@ func TestStoreWaitsForSetup(t *testing.T) {
 	}
 	if len(packCh) != 1 {
 		t.Fatal("the blob was not queued after set-up")
+	}
+}
+
+// procsSource records GOMAXPROCS at its first read.
+type procsSource struct {
+	r     io.Reader
+	procs int
+}
+
+func (p *procsSource) Read(b []byte) (int, error) {
+	if p.procs == 0 {
+		p.procs = runtime.GOMAXPROCS(0)
+	}
+	return p.r.Read(b)
+}
+
+// TestBackupExtraProcs: while a backup runs, GOMAXPROCS is ioProcs above the caller's (for
+// goroutines blocked in file I/O), and the caller's value comes back afterwards.
+func TestBackupExtraProcs(t *testing.T) {
+	r := newRepoOn(t, mem.New("procs"))
+	base := runtime.GOMAXPROCS(0)
+	src := &procsSource{r: bytes.NewReader(randomVolume(1<<20, 53))}
+	if _, err := r.Backup(context.Background(), src, BackupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if src.procs != base+ioProcs {
+		t.Errorf("GOMAXPROCS during the backup: %d, want %d", src.procs, base+ioProcs)
+	}
+	if got := runtime.GOMAXPROCS(0); got != base {
+		t.Errorf("GOMAXPROCS after the backup: %d, want %d", got, base)
 	}
 }
