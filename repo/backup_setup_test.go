@@ -146,19 +146,31 @@ func (p *procsSource) Read(b []byte) (int, error) {
 	return p.r.Read(b)
 }
 
-// TestBackupExtraProcs: while a backup runs, GOMAXPROCS is ioProcs above the caller's (for
-// goroutines blocked in file I/O), and the caller's value comes back afterwards.
+// TestBackupExtraProcs: while a backup to a local repository runs, GOMAXPROCS is ioProcs
+// above the caller's (for goroutines blocked in file I/O); other backends get none; the
+// caller's value comes back afterwards.
 func TestBackupExtraProcs(t *testing.T) {
-	r := newRepoOn(t, mem.New("procs"))
 	base := runtime.GOMAXPROCS(0)
-	src := &procsSource{r: bytes.NewReader(randomVolume(1<<20, 53))}
-	if _, err := r.Backup(context.Background(), src, BackupOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if src.procs != base+ioProcs {
-		t.Errorf("GOMAXPROCS during the backup: %d, want %d", src.procs, base+ioProcs)
-	}
-	if got := runtime.GOMAXPROCS(0); got != base {
-		t.Errorf("GOMAXPROCS after the backup: %d, want %d", got, base)
+	for _, c := range []struct {
+		name string
+		be   backend.Backend
+		want int
+	}{
+		{"local", localBackend(t), base + ioProcs},
+		{"memory (as object storage)", mem.New("procs"), base},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRepoOn(t, c.be)
+			src := &procsSource{r: bytes.NewReader(randomVolume(1<<20, 53))}
+			if _, err := r.Backup(context.Background(), src, BackupOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if src.procs != c.want {
+				t.Errorf("GOMAXPROCS during the backup: %d, want %d", src.procs, c.want)
+			}
+			if got := runtime.GOMAXPROCS(0); got != base {
+				t.Errorf("GOMAXPROCS after the backup: %d, want %d", got, base)
+			}
+		})
 	}
 }
