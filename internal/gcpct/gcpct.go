@@ -4,52 +4,22 @@ import (
 	"math"
 	"runtime/debug"
 	"runtime/metrics"
-	"sync"
+
+	"github.com/cairnbackup/cairn/internal/holds"
 )
 
 // Off asks Hold to turn the collector off (GOGC=off) while held.
 const Off = -1
 
-// holdSet is the active holds of one process-wide setting, each a value under a key of its
-// own.
-type holdSet[T any] struct {
-	sync.Mutex
-	holds map[*int]T
-}
-
-// add registers v and applies the setting. When no hold was active, first runs before it
-// (to record what to restore). first and apply run with s locked. The returned release
-// removes v and applies again; it is idempotent.
-func (s *holdSet[T]) add(v T, first, apply func()) (release func()) {
-	s.Lock()
-	defer s.Unlock()
-	if len(s.holds) == 0 {
-		first()
-		s.holds = map[*int]T{}
-	}
-	key := new(int)
-	s.holds[key] = v
-	apply()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.Lock()
-			defer s.Unlock()
-			delete(s.holds, key)
-			apply()
-		})
-	}
-}
-
 var state struct {
-	holdSet[int]     // active holds and their percents
-	base         int // GOGC before the first active hold
+	holds.Set[int]     // active holds and their percents
+	base           int // GOGC before the first active hold
 }
 
 // Hold applies percent (Off, or ≥ 0) as long as it is the strongest active request, until
 // the returned release runs; release is idempotent.
 func Hold(percent int) (release func()) {
-	return state.add(percent, func() {
+	return state.Add(percent, func() {
 		state.base = debug.SetGCPercent(100)
 		debug.SetGCPercent(state.base)
 	}, apply)
@@ -57,12 +27,12 @@ func Hold(percent int) (release func()) {
 
 // apply sets GOGC from the active holds; state is locked.
 func apply() {
-	if len(state.holds) == 0 {
+	if state.Len() == 0 {
 		debug.SetGCPercent(state.base)
 		return
 	}
 	eff, any := state.base, false
-	for _, p := range state.holds {
+	for p := range state.All() {
 		switch {
 		case p < 0:
 			debug.SetGCPercent(Off)
@@ -78,9 +48,9 @@ func apply() {
 }
 
 var memState struct {
-	holdSet[int64]       // active holds and their allowances
-	prev           int64 // memory limit before the first active hold
-	base           int64 // Go memory in use when the first hold arrived
+	holds.Set[int64]       // active holds and their allowances
+	prev             int64 // memory limit before the first active hold
+	base             int64 // Go memory in use when the first hold arrived
 }
 
 // HoldMemory sets a soft memory limit (debug.SetMemoryLimit) of the Go memory in use now
@@ -90,7 +60,7 @@ var memState struct {
 // letting a long run's heap fragmentation raise the process's footprint. A limit the process
 // already had is never raised. Call it after a collection, when the in-use figure is small.
 func HoldMemory(extra int64) (release func()) {
-	return memState.add(extra, func() {
+	return memState.Add(extra, func() {
 		memState.prev = debug.SetMemoryLimit(-1)
 		memState.base = inUse()
 	}, applyMemory)
@@ -98,12 +68,12 @@ func HoldMemory(extra int64) (release func()) {
 
 // applyMemory sets the memory limit from the active holds; memState is locked.
 func applyMemory() {
-	if len(memState.holds) == 0 {
+	if memState.Len() == 0 {
 		debug.SetMemoryLimit(memState.prev)
 		return
 	}
 	limit := memState.base
-	for _, e := range memState.holds {
+	for e := range memState.All() {
 		if e > math.MaxInt64-limit {
 			limit = math.MaxInt64
 			break
