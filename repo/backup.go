@@ -263,8 +263,8 @@ func tightenGC() (restore func()) { return gcpct.Hold(backupGCPercent) }
 // pipeline runs (gcpct.HoldMemory): without one, heap fragmentation over a long run raised
 // the peak (CLI backup of 8 GiB: 57 MiB; 46 MiB with the limit, same user CPU), as the rare
 // chunks larger than a standard buffer leave odd-sized free spans.
-func (b *backupRun) memoryAllowance(workers int) int64 {
-	n := int64(b.bufs.maxBytes) + b.budgetMax + int64(workers)*(fastestWindow+1<<20)
+func (b *backupRun) memoryAllowance() int64 {
+	n := int64(b.bufs.maxBytes) + b.budgetMax + int64(b.workers)*(fastestWindow+1<<20)
 	if b.streamer == nil {
 		n += int64(b.uploaders+1) * int64(b.packCap)
 	}
@@ -357,7 +357,7 @@ func (r *Repository) Backup(ctx context.Context, src io.Reader, opts BackupOptio
 	b := r.newBackupRun(workers)
 	collectGarbage()
 	defer tightenGC()()
-	defer gcpct.HoldMemory(b.memoryAllowance(workers))()
+	defer gcpct.HoldMemory(b.memoryAllowance())()
 	defer procs.Extra(ioProcsFor(r.be))()
 
 	// The pipeline starts at once: it reads, chunks and hashes while the lock is written

@@ -41,16 +41,25 @@ func gateLock(be *mem.Backend, open <-chan struct{}, err error) {
 		Match: func(h backend.Handle) bool { return h.Type == backend.Lock },
 		Times: 1,
 		Do: func(ctx context.Context, _ backend.Handle) error {
-			select {
-			case <-open:
-				return err
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(10 * time.Second):
-				return errors.New("lock saved before the source was read to its end")
+			if werr := awaitFault(ctx, open, "lock saved before the source was read to its end"); werr != nil {
+				return werr
 			}
+			return err
 		},
 	})
+}
+
+// awaitFault waits in a mem.Fault's Do until ch is closed (nil), ctx is done (its error), or
+// 10 s have passed (an error saying why: the deadline is the failure, not synchronisation).
+func awaitFault(ctx context.Context, ch <-chan struct{}, why string) error {
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(10 * time.Second):
+		return errors.New(why)
+	}
 }
 
 // TestBackupReadsWhileLocking: the pipeline reads the source while the lock is being

@@ -317,14 +317,7 @@ func TestBackupListsLocksAndIndexTogether(t *testing.T) {
 			Times: 1,
 			Do: func(ctx context.Context, _ backend.Handle) error {
 				close(mine)
-				select {
-				case <-other:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(10 * time.Second):
-					return errors.New(typ.String() + " listed alone: the other listing never started")
-				}
+				return awaitFault(ctx, other, typ.String()+" listed alone: the other listing never started")
 			},
 		})
 	}
