@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -137,37 +137,40 @@ func TestLockRefreshAndRemoveAll(t *testing.T) {
 	l.release(ctx)
 }
 
-// hookReader calls fn once after n bytes were read.
-type hookReader struct {
-	r    io.Reader
-	n    int
-	fn   func()
-	done bool
-}
-
-func (h *hookReader) Read(p []byte) (int, error) {
-	k, err := h.r.Read(p)
-	h.n -= k
-	if h.n <= 0 && !h.done {
-		h.done = true
-		h.fn()
-	}
-	return k, err
-}
-
+// TestBackupFailsWhenLockDeclaredStale: another process removes the backup's lock while it
+// runs. Packs are saved only once the lock is held (docs/LIFECYCLE.md §3), so removing every
+// lock at the first pack save removes this backup's own.
 func TestBackupFailsWhenLockDeclaredStale(t *testing.T) {
 	ctx := context.Background()
-	r, dir := newLCRepo(t)
-	other := openLC(t, dir)
-	data := randomVolume(2<<20, 7)
-	src := &hookReader{r: bytes.NewReader(data), n: 1 << 20, fn: func() {
-		if _, err := other.RemoveLocks(ctx, true); err != nil {
-			t.Error(err)
-		}
-	}}
-	_, err := r.Backup(ctx, src, BackupOptions{Name: "v"})
+	be := mem.New("stale")
+	r := newRepoOn(t, be)
+	other, err := OpenWith(ctx, be, OpenOptions{Password: testPassword, CacheDir: filepath.Join(t.TempDir(), "cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	var once sync.Once
+	removed := 0
+	steal := &mem.Fault{
+		Match: func(h backend.Handle) bool { return h.Type == backend.Pack },
+		Do: func(ctx context.Context, _ backend.Handle) error {
+			var err error
+			once.Do(func() {
+				var locks []LockInfo
+				locks, err = other.RemoveLocks(ctx, true)
+				removed = len(locks)
+			})
+			return err
+		},
+	}
+	be.AddFault(mem.OpSave, steal)
+	be.AddFault(mem.OpSaveNew, steal)
+	_, err = r.Backup(ctx, bytes.NewReader(randomVolume(2<<20, 7)), BackupOptions{Name: "v"})
 	if !errors.Is(err, ErrLockLost) {
-		t.Fatalf("Backup = %v, want ErrLockLost", err)
+		t.Fatalf("Backup = %v, want ErrLockLost (%d locks removed at the first pack)", err, removed)
+	}
+	if removed != 1 {
+		t.Fatalf("%d locks removed at the first pack save, want the backup's own", removed)
 	}
 	if n := countObjects(t, r, backend.Snapshot); n != 0 {
 		t.Fatalf("%d snapshots recorded", n)
