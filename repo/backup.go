@@ -258,7 +258,7 @@ func tightenGC() (restore func()) { return gcpct.Hold(backupGCPercent) }
 
 // memoryAllowance is the heap a backup pipeline may add to what the process uses when it
 // starts: the chunk buffers (budget and free list), the pack buffers of a backend that is not
-// streamed, and zstd's history per worker (no headroom: the buffers are pointer-free, so the
+// streamed (or the direct-write buffers of local pack files), and zstd's history per worker (no headroom: the buffers are pointer-free, so the
 // extra collections near the limit cost little). It becomes a soft memory limit while the
 // pipeline runs (gcpct.HoldMemory): without one, heap fragmentation over a long run raised
 // the peak (CLI backup of 8 GiB: 57 MiB; 46 MiB with the limit, same user CPU), as the rare
@@ -267,6 +267,9 @@ func (b *backupRun) memoryAllowance() int64 {
 	n := int64(b.bufs.maxBytes) + b.budgetMax + int64(b.workers)*(fastestWindow+1<<20)
 	if b.streamer == nil {
 		n += int64(b.uploaders+1) * int64(b.packCap)
+	}
+	if _, ok := b.streamer.(localStreamer); ok {
+		n += local.PackFileMemory
 	}
 	return n
 }

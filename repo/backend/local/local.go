@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/cairnbackup/cairn/repo/backend"
@@ -21,6 +22,15 @@ const tmpPrefix = ".tmp-"
 // Backend stores objects in a directory. Safe for concurrent use.
 type Backend struct {
 	dir string
+	// directBufs recycles the aligned buffers of direct pack writes (direct.go).
+	directBufs chan []byte
+	// buffered is set once the filesystem refused a direct read (LoadAligned): reads go
+	// through the page cache from then on, and Prefetch fills it again.
+	buffered atomic.Bool
+}
+
+func newBackend(abs string) *Backend {
+	return &Backend{dir: abs, directBufs: make(chan []byte, directBufsKept)}
 }
 
 // Open returns a backend for an existing directory.
@@ -39,7 +49,7 @@ func Open(dir string) (*Backend, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("local backend %s: not a directory", abs)
 	}
-	return &Backend{dir: abs}, nil
+	return newBackend(abs), nil
 }
 
 // Create makes the directory (and its parents) with the repository layout and returns the backend.
@@ -62,7 +72,7 @@ func Create(dir string) (*Backend, error) {
 			return nil, fmt.Errorf("create repository directory: %w", mapErr(err))
 		}
 	}
-	return &Backend{dir: abs}, nil
+	return newBackend(abs), nil
 }
 
 // Location returns the directory path.

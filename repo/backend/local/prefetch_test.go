@@ -1,6 +1,6 @@
 //go:build linux
 
-package local_test
+package local
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/pagecache"
 	"github.com/cairnbackup/cairn/repo/backend"
-	"github.com/cairnbackup/cairn/repo/backend/local"
 )
 
 // cachedPages returns how many pages of path are in the page cache.
@@ -21,11 +20,12 @@ func cachedPages(t *testing.T, path string) int64 {
 	return n
 }
 
-// TestPrefetch: Prefetch reads the announced range of a cold object into the page cache, and
+// TestPrefetch: Prefetch does nothing while reads bypass the page cache; once direct reads
+// were refused it reads the announced range of a cold object into the page cache, and
 // ignores what it cannot prefetch (missing objects, bad handles and ranges).
 func TestPrefetch(t *testing.T) {
 	ctx := context.Background()
-	b, err := local.Create(t.TempDir())
+	b, err := Create(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +38,11 @@ func TestPrefetch(t *testing.T) {
 	if n := cachedPages(t, path); n > 16 {
 		t.Skipf("could not evict the object from the page cache (%d pages stay)", n)
 	}
+	b.Prefetch(ctx, h, 1<<20, 2<<20)
+	if n := cachedPages(t, path); n > 16 {
+		t.Fatalf("%d pages cached by a prefetch while reads are direct", n)
+	}
+	b.buffered.Store(true)
 	b.Prefetch(ctx, h, 1<<20, 2<<20)
 	if n := cachedPages(t, path); n < 256 {
 		t.Fatalf("%d pages cached after prefetching 2 MiB", n)
