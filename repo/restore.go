@@ -158,10 +158,8 @@ const prefetchJobs = 16
 // A backend that prefetches (Prefetcher) serves reads from what it read ahead, so the number
 // of requests costs little there and its runs are capped at half: prefetchedRunBytes, with
 // the same plaintext cap (local, 8 GiB restore: peak RSS 54–55 → 45–47 MiB, 1 GiB 51–54 → 46
-// MiB, time unchanged or lower over alternating runs). The local backend now reads runs
-// directly (LoadAligned) and prefetches only where the filesystem refuses that; its cap
-// stayed, as 4 MiB runs were no faster there (8 GiB, 8.8–9.7 s either way) and held 15 MiB
-// more. Object stores keep the larger runs: a request there is a round trip.
+// MiB, time unchanged or lower over alternating runs). Object stores keep the larger runs: a
+// request there is a round trip.
 const (
 	maxRunBytes        = 4 << 20
 	maxKeptPlain       = 4 << 20
@@ -208,25 +206,8 @@ func (r *Repository) runStart(first index.Entry) (uint64, *crypto.PackOpener) {
 	return first.Offset, op
 }
 
-// alignedLoader is a backend that reads a range into a page-aligned buffer it sizes itself,
-// bypassing the page cache (the local backend): the range may start anywhere in the buffer's
-// first page, so it cannot be read into a caller's slice as LoaderInto does.
-type alignedLoader interface {
-	LoadAligned(ctx context.Context, h backend.Handle, offset int64, length int, buf *[]byte) ([]byte, error)
-}
-
-// loadRun is loadRange for a restore run, whose bytes may lie anywhere in (*scratch):
-// LoadAligned where the backend has it.
-func (r *Repository) loadRun(ctx context.Context, h backend.Handle, offset int64, length int, scratch *[]byte) ([]byte, error) {
-	if al, ok := r.be.(alignedLoader); ok {
-		return al.LoadAligned(ctx, h, offset, length, scratch)
-	}
-	return r.loadRange(ctx, h, offset, length, scratch)
-}
-
 // loadRange returns length bytes of h at offset: read into (*scratch) when the backend has
-// LoadInto (the buffer is grown and kept for the next call; the bytes start at its first),
-// else a new buffer from Load.
+// LoadInto (the buffer is grown and kept for the next call), else a new buffer from Load.
 func (r *Repository) loadRange(ctx context.Context, h backend.Handle, offset int64, length int, scratch *[]byte) ([]byte, error) {
 	li, ok := r.be.(LoaderInto)
 	if !ok {
@@ -584,7 +565,7 @@ func (rr *restoreRun) runJob(ctx context.Context, dst io.WriterAt, j restoreJob,
 	from, op := rr.r.runStart(first)
 	h := backend.Handle{Type: backend.Pack, Name: first.Pack.String()}
 	span := int(last.Offset + uint64(last.Length) - from)
-	sealed, err := rr.r.loadRun(ctx, h, int64(from), span, &w.sealed)
+	sealed, err := rr.r.loadRange(ctx, h, int64(from), span, &w.sealed)
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", first.ID.Short(), err)
 	}

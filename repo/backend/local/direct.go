@@ -51,25 +51,14 @@ type dwrite struct {
 	off int64
 }
 
-// writerAtCloser is the direct descriptor of a pack file, and readerAtCloser that of a pack
-// read by LoadAligned (tests substitute them).
-type (
-	writerAtCloser interface {
-		io.WriterAt
-		io.Closer
-	}
-	readerAtCloser interface {
-		io.ReaderAt
-		io.Closer
-	}
-)
+// writerAtCloser is the direct descriptor of a pack file (tests substitute it).
+type writerAtCloser interface {
+	io.WriterAt
+	io.Closer
+}
 
-// Hooks, replaced by tests: how a pack file is reopened for direct writes and a pack opened
-// for direct reads.
-var (
-	reopenDirect = func(f *os.File) (writerAtCloser, error) { return directio.Reopen(f, os.O_WRONLY) }
-	openDirect   = func(path string) (readerAtCloser, error) { return directio.Open(path, os.O_RDONLY) }
-)
+// reopenDirect reopens a pack file for direct writes; replaced by tests.
+var reopenDirect = func(f *os.File) (writerAtCloser, error) { return directio.Reopen(f, os.O_WRONLY) }
 
 // newDirectWriter returns a directWriter for the empty file f, or nil when f cannot be
 // reopened for direct I/O (the caller then writes f as usual).

@@ -14,8 +14,8 @@ import (
 )
 
 // strictDirect stands in for an O_DIRECT descriptor on any filesystem: it refuses (and
-// reports) transfers a real one would refuse, then fails with fail for the write numbered
-// failAt (1-based; 0: never).
+// reports) writes a real one would refuse, and fails with fail the write numbered failAt
+// (1-based; 0: never).
 type strictDirect struct {
 	t      *testing.T
 	f      *os.File
@@ -24,40 +24,26 @@ type strictDirect struct {
 	fail   error
 }
 
-func (s *strictDirect) check(p []byte, off int64) error {
-	if off%directio.Align != 0 || len(p)%directio.Align != 0 || !directio.Aligned(p) {
-		s.t.Errorf("unaligned direct transfer: %d bytes at %d", len(p), off)
-		return syscall.EINVAL
-	}
-	return nil
-}
-
 func (s *strictDirect) WriteAt(p []byte, off int64) (int, error) {
 	s.writes++
 	if s.writes == s.failAt {
 		return 0, s.fail
 	}
-	if err := s.check(p, off); err != nil {
-		return 0, err
+	if off%directio.Align != 0 || len(p)%directio.Align != 0 || !directio.Aligned(p) {
+		s.t.Errorf("unaligned direct write: %d bytes at %d", len(p), off)
+		return 0, syscall.EINVAL
 	}
 	return s.f.WriteAt(p, off)
 }
 
-func (s *strictDirect) ReadAt(p []byte, off int64) (int, error) {
-	if err := s.check(p, off); err != nil {
-		return 0, err
-	}
-	return s.f.ReadAt(p, off)
-}
-
 func (s *strictDirect) Close() error { return s.f.Close() }
 
-// useStrictDirect makes new pack files and direct reads use strictDirect descriptors and
-// returns the last one made.
+// useStrictDirect makes new pack files use strictDirect descriptors and returns the last one
+// made.
 func useStrictDirect(t *testing.T, failAt int, fail error) **strictDirect {
 	var last *strictDirect
-	oldW, oldR := reopenDirect, openDirect
-	t.Cleanup(func() { reopenDirect, openDirect = oldW, oldR })
+	old := reopenDirect
+	t.Cleanup(func() { reopenDirect = old })
 	reopenDirect = func(f *os.File) (writerAtCloser, error) {
 		g, err := os.OpenFile(f.Name(), os.O_WRONLY, 0)
 		if err != nil {
@@ -65,13 +51,6 @@ func useStrictDirect(t *testing.T, failAt int, fail error) **strictDirect {
 		}
 		last = &strictDirect{t: t, f: g, failAt: failAt, fail: fail}
 		return last, nil
-	}
-	openDirect = func(path string) (readerAtCloser, error) {
-		g, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		return &strictDirect{t: t, f: g}, nil
 	}
 	return &last
 }
@@ -153,16 +132,12 @@ func TestPackFileDirectReal(t *testing.T) {
 	if err := writePack(t, b, h, data, 3); err != nil {
 		t.Fatal(err)
 	}
-	var buf []byte
-	got, err := b.LoadAligned(context.Background(), h, 5, len(data)-5, &buf)
-	if err != nil {
+	got := make([]byte, len(data)-5)
+	if err := b.LoadInto(context.Background(), h, 5, got); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, data[5:]) {
 		t.Fatal("read back differs")
-	}
-	if b.buffered.Load() {
-		t.Fatal("direct reads were refused where direct writes worked")
 	}
 }
 
@@ -211,50 +186,5 @@ func TestPackFileDirectFailures(t *testing.T) {
 				t.Fatalf("stored %d bytes (%v), want %d", len(got), err, len(data))
 			}
 		})
-	}
-}
-
-// TestLoadAligned reads ranges around page boundaries, with one buffer reused, directly
-// and (after a refused open) through the page cache.
-func TestLoadAligned(t *testing.T) {
-	const size = 3*directio.Align + 100
-	data := randomBytes(size, 9)
-	h := backend.Handle{Type: backend.Pack, Name: "ab12cd34"}
-	ranges := []struct{ off, n int }{
-		{0, 0}, {0, 1}, {5, 100}, {directio.Align - 1, 2}, {directio.Align, directio.Align},
-		{100, size - 100}, {size - 1, 1}, {0, size},
-	}
-	for _, refuse := range []bool{false, true} {
-		useStrictDirect(t, 0, nil)
-		if refuse {
-			openDirect = func(string) (readerAtCloser, error) { return nil, syscall.EINVAL }
-		}
-		b, err := Create(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Save(context.Background(), h, data); err != nil {
-			t.Fatal(err)
-		}
-		var buf []byte
-		for _, r := range ranges {
-			got, err := b.LoadAligned(context.Background(), h, int64(r.off), r.n, &buf)
-			if err != nil {
-				t.Fatalf("refused %v, %d at %d: %v", refuse, r.n, r.off, err)
-			}
-			if !bytes.Equal(got, data[r.off:r.off+r.n]) {
-				t.Fatalf("refused %v, %d at %d: wrong bytes", refuse, r.n, r.off)
-			}
-		}
-		if b.buffered.Load() != refuse {
-			t.Fatalf("refused %v: buffered = %v", refuse, b.buffered.Load())
-		}
-		if _, err := b.LoadAligned(context.Background(), h, size-10, 20, &buf); err == nil {
-			t.Fatalf("refused %v: a range past the end was read", refuse)
-		}
-		missing := backend.Handle{Type: backend.Pack, Name: "ffff0000"}
-		if _, err := b.LoadAligned(context.Background(), missing, 0, 1, &buf); !errors.Is(err, backend.ErrNotFound) {
-			t.Fatalf("refused %v: missing object: %v", refuse, err)
-		}
 	}
 }

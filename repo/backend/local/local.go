@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/cairnbackup/cairn/repo/backend"
@@ -24,9 +23,6 @@ type Backend struct {
 	dir string
 	// directBufs recycles the aligned buffers of direct pack writes (direct.go).
 	directBufs chan []byte
-	// buffered is set once the filesystem refused a direct read (LoadAligned): reads go
-	// through the page cache from then on, and Prefetch fills it again.
-	buffered atomic.Bool
 }
 
 func newBackend(abs string) *Backend {

@@ -29,3 +29,13 @@ func adviseWillNeed(f *os.File, off, n int64) {
 	}
 	_ = rc.Control(func(fd uintptr) { _ = unix.Fadvise(int(fd), off, n, unix.FADV_WILLNEED) })
 }
+
+// adviseDontNeed drops [off, off+n) of f from the page cache (POSIX_FADV_DONTNEED; only
+// clean pages wholly inside the range). Advisory: errors are ignored.
+func adviseDontNeed(f *os.File, off, n int64) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) { _ = unix.Fadvise(int(fd), off, n, unix.FADV_DONTNEED) })
+}
