@@ -28,7 +28,7 @@ func Buffer(n int) []byte {
 	return b[skip : skip+n : skip+n]
 }
 
-// ErrNotSupported is what Open and Reopen return where the platform has no direct I/O.
+// ErrNotSupported is what Reopen returns where the platform has no direct I/O.
 var ErrNotSupported = errors.New("direct I/O is not supported on this platform")
 
 // Unsupported reports whether err is how a filesystem, device or platform refuses direct

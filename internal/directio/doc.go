@@ -1,7 +1,7 @@
 // Package directio owns the small pieces of direct I/O (O_DIRECT) that cairn shares between
-// reading volumes (chunk), writing and reading packs (repo/backend/local) and writing restored
-// volumes (repo): the alignment rule, aligned buffers, and opening a second descriptor of an
-// open file that bypasses the page cache.
+// reading volumes (chunk) and writing packs (repo/backend/local): the alignment rule,
+// aligned buffers, and opening a second descriptor of an open file that bypasses the page
+// cache.
 //
 // Why: on the virtual machines cairn is measured on, moving a byte through the page cache
 // costs the kernel a page allocation and a copy, several times what the copy alone costs in

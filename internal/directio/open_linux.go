@@ -24,8 +24,3 @@ func Reopen(f *os.File, flag int) (*os.File, error) {
 	}
 	return os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), flag|unix.O_DIRECT, 0)
 }
-
-// Open opens the file at path with O_DIRECT and flag.
-func Open(path string, flag int) (*os.File, error) {
-	return os.OpenFile(path, flag|unix.O_DIRECT, 0)
-}

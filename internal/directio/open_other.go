@@ -6,6 +6,3 @@ import "os"
 
 // Reopen is not available outside Linux: callers use buffered I/O.
 func Reopen(*os.File, int) (*os.File, error) { return nil, ErrNotSupported }
-
-// Open is not available outside Linux: callers use buffered I/O.
-func Open(string, int) (*os.File, error) { return nil, ErrNotSupported }
