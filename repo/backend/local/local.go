@@ -21,12 +21,6 @@ const tmpPrefix = ".tmp-"
 // Backend stores objects in a directory. Safe for concurrent use.
 type Backend struct {
 	dir string
-	// directBufs recycles the aligned buffers of direct pack writes (direct.go).
-	directBufs chan []byte
-}
-
-func newBackend(abs string) *Backend {
-	return &Backend{dir: abs, directBufs: make(chan []byte, directBufsKept)}
 }
 
 // Open returns a backend for an existing directory.
@@ -45,7 +39,7 @@ func Open(dir string) (*Backend, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("local backend %s: not a directory", abs)
 	}
-	return newBackend(abs), nil
+	return &Backend{dir: abs}, nil
 }
 
 // Create makes the directory (and its parents) with the repository layout and returns the backend.
@@ -68,7 +62,7 @@ func Create(dir string) (*Backend, error) {
 			return nil, fmt.Errorf("create repository directory: %w", mapErr(err))
 		}
 	}
-	return newBackend(abs), nil
+	return &Backend{dir: abs}, nil
 }
 
 // Location returns the directory path.

@@ -21,7 +21,6 @@ var ErrPackClosed = errors.New("local: pack file already committed or aborted")
 type PackFile struct {
 	b    *Backend
 	f    *os.File
-	d    *directWriter // nil: written through the page cache
 	tmp  string
 	size int64
 	// flushed is how much of the file has been handed to writeback (startWriteback).
@@ -51,7 +50,7 @@ func (b *Backend) CreatePack(ctx context.Context) (*PackFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create pack: %w", mapErr(err))
 	}
-	return &PackFile{b: b, f: f, d: newDirectWriter(f, b.directBufs), tmp: tmp}, nil
+	return &PackFile{b: b, f: f, tmp: tmp}, nil
 }
 
 // Write appends p to the pack. A failed write is sticky: every later call, Commit included,
@@ -62,15 +61,6 @@ func (p *PackFile) Write(b []byte) (int, error) {
 	}
 	if p.err != nil {
 		return 0, p.err
-	}
-	if p.d != nil {
-		n, err := p.d.Write(b)
-		p.size += int64(n)
-		if err != nil {
-			p.err = fmt.Errorf("write pack: %w", mapErr(err))
-			return n, p.err
-		}
-		return n, nil
 	}
 	n, err := p.f.Write(b)
 	p.size += int64(n)
@@ -115,11 +105,6 @@ func (p *PackFile) Commit(ctx context.Context, h backend.Handle) error {
 	if err := h.Validate(); err != nil {
 		return fail(err)
 	}
-	if p.d != nil {
-		if err := p.d.finish(); err != nil {
-			return fail(err)
-		}
-	}
 	if err := p.f.Sync(); err != nil {
 		return fail(mapErr(err))
 	}
@@ -148,9 +133,6 @@ func (p *PackFile) Abort() error {
 		return nil
 	}
 	p.done = true
-	if p.d != nil {
-		p.d.close()
-	}
 	var err error
 	if p.f != nil {
 		err = p.f.Close()
