@@ -400,7 +400,10 @@ func (s *Server) makeBucket(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	if err := c.MakeBucket(ctx, BucketName, minio.MakeBucketOptions{}); err != nil {
+	// A bucket the server already has is ours: the data directory of an earlier run, or a
+	// MakeBucket that minio-go retried after its first attempt had succeeded.
+	if err := c.MakeBucket(ctx, BucketName, minio.MakeBucketOptions{}); err != nil &&
+		minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
 		return fmt.Errorf("create bucket %s: %w", BucketName, err)
 	}
 	return nil

@@ -21,19 +21,26 @@ func cachedPages(t *testing.T, path string) int64 {
 	return n
 }
 
-// TestPrefetch: Prefetch reads the announced range of a cold object into the page cache, and
-// ignores what it cannot prefetch (missing objects, bad handles and ranges).
-func TestPrefetch(t *testing.T) {
-	ctx := context.Background()
+// savedObject saves a 4 MiB pack in a new backend and returns the backend, the handle and
+// the object's path.
+func savedObject(t *testing.T) (*local.Backend, backend.Handle, string) {
+	t.Helper()
 	b, err := local.Create(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := backend.Handle{Type: backend.Pack, Name: "ab12cd34"}
-	if err := b.Save(ctx, h, make([]byte, 4<<20)); err != nil {
+	if err := b.Save(context.Background(), h, make([]byte, 4<<20)); err != nil {
 		t.Fatal(err)
 	}
-	path := b.Path(h)
+	return b, h, b.Path(h)
+}
+
+// TestPrefetch: Prefetch reads the announced range of a cold object into the page cache, and
+// ignores what it cannot prefetch (missing objects, bad handles and ranges).
+func TestPrefetch(t *testing.T) {
+	ctx := context.Background()
+	b, h, path := savedObject(t)
 	pagecache.Evict(path)
 	if n := cachedPages(t, path); n > 16 {
 		t.Skipf("could not evict the object from the page cache (%d pages stay)", n)
@@ -62,15 +69,7 @@ func TestPrefetch(t *testing.T) {
 // than a page, and a folio partly outside the range stays).
 func TestLoadIntoDropsBehind(t *testing.T) {
 	ctx := context.Background()
-	b, err := local.Create(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := backend.Handle{Type: backend.Pack, Name: "ab12cd34"}
-	if err := b.Save(ctx, h, make([]byte, 4<<20)); err != nil {
-		t.Fatal(err)
-	}
-	path := b.Path(h)
+	b, h, path := savedObject(t)
 	b.Prefetch(ctx, h, 0, 4<<20)
 	before := cachedPages(t, path)
 	if before < 1000 {
