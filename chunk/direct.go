@@ -1,15 +1,19 @@
 package chunk
 
 import (
+	"errors"
 	"io"
 	"os"
 	"sync/atomic"
-
-	"github.com/cairnbackup/cairn/internal/directio"
+	"syscall"
+	"unsafe"
 )
 
-// directAlign is the alignment of direct reads (directio.Align).
-const directAlign = directio.Align
+// directAlign is the alignment of direct reads: file offset, length and
+// buffer address. 4096 covers the logical block size of every common disk
+// and filesystem (512 or 4096); a device needing more refuses the read with
+// EINVAL, and the source falls back to buffered reads.
+const directAlign = 4096
 
 // directFile is a descriptor of the source that bypasses the page cache.
 type directFile interface {
@@ -71,7 +75,7 @@ func (d *directSource) readAt(buf []byte, n int, off int64) (got int, ok bool, e
 		return 0, false, nil
 	}
 	got, err = d.f.ReadAt(buf[:m], off)
-	if directio.Unsupported(err) {
+	if errors.Is(err, syscall.EINVAL) {
 		d.disabled.Store(true)
 		return got, true, nil
 	}
@@ -89,16 +93,19 @@ func (d *directSource) close() {
 }
 
 // aligned reports whether b starts on a directAlign boundary.
-func aligned(b []byte) bool { return directio.Aligned(b) }
+func aligned(b []byte) bool {
+	return len(b) > 0 && uintptr(unsafe.Pointer(&b[0]))%directAlign == 0
+}
 
-// alignedBuffer returns a zeroed buffer of n bytes that starts on a directAlign boundary.
-func alignedBuffer(n int) []byte { return directio.Buffer(n) }
-
-// openDirect opens f again for direct reads.
-func openDirect(f *os.File) (directFile, error) {
-	d, err := directio.Reopen(f, os.O_RDONLY)
-	if err != nil {
-		return nil, err // not a typed nil in the interface
+// alignedBuffer returns a zeroed buffer of n bytes that starts on a
+// directAlign boundary. Go's allocator already page-aligns large buffers, so
+// this only costs extra when it does not.
+func alignedBuffer(n int) []byte {
+	b := make([]byte, n)
+	if n == 0 || aligned(b) {
+		return b
 	}
-	return d, nil
+	b = make([]byte, n+directAlign)
+	skip := (directAlign - int(uintptr(unsafe.Pointer(&b[0]))%directAlign)) % directAlign
+	return b[skip : skip+n : skip+n]
 }

@@ -3,10 +3,25 @@
 package chunk
 
 import (
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
+
+// openDirect opens f again with O_DIRECT, through /proc/self/fd so that it
+// also works for a file that was unlinked or renamed since it was opened.
+func openDirect(f *os.File) (directFile, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var fd uintptr
+	if err := rc.Control(func(x uintptr) { fd = x }); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_RDONLY|unix.O_DIRECT, 0)
+}
 
 // mostlyCached reports whether at least half of the pages of [off, off+n) of
 // f are in the page cache, or any is dirty, per cachestat(2) (Linux 6.5 and
