@@ -94,8 +94,8 @@ func (s *minioStore) prepare(ctx context.Context, tool string, ws *Workspace) er
 			prefix = "repo"
 		}
 		ws.S3 = append(ws.S3, s.target(i, bucket, prefix))
-		if err := s.clients[i].MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-			return fmt.Errorf("create bucket %s on %s: %w", bucket, s.servers[i].Endpoint(), err)
+		if err := miniotest.MakeBucket(ctx, s.clients[i], bucket); err != nil {
+			return fmt.Errorf("%s: %w", s.servers[i].Endpoint(), err)
 		}
 	}
 	t := ws.S3[0]

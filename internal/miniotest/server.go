@@ -400,11 +400,16 @@ func (s *Server) makeBucket(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	// A bucket the server already has is ours: the data directory of an earlier run, or a
-	// MakeBucket that minio-go retried after its first attempt had succeeded.
-	if err := c.MakeBucket(ctx, BucketName, minio.MakeBucketOptions{}); err != nil &&
+	return MakeBucket(ctx, c, BucketName)
+}
+
+// MakeBucket creates bucket through c. A bucket the server already has is ours and no
+// error: the data directory of an earlier run, or a MakeBucket that minio-go retried after
+// its first attempt had succeeded (BucketAlreadyOwnedByYou).
+func MakeBucket(ctx context.Context, c *minio.Client, bucket string) error {
+	if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil &&
 		minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
-		return fmt.Errorf("create bucket %s: %w", BucketName, err)
+		return fmt.Errorf("create bucket %s: %w", bucket, err)
 	}
 	return nil
 }
