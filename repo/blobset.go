@@ -20,8 +20,9 @@ import (
 const setBatch = 8 << 10
 
 // blobSet is a disk-backed set of blob IDs with a small per-blob state, kept in a temporary
-// bbolt file so prune and check use bounded memory for any number of blobs. It is not safe
-// for concurrent use.
+// bbolt file so prune and check use bounded memory for any number of blobs. The file has no
+// name once open (POSIX), so a killed process leaves no garbage. It is not safe for
+// concurrent use.
 type blobSet struct {
 	db  *bolt.DB
 	dir string
@@ -50,6 +51,12 @@ func newBlobSet() (*blobSet, error) {
 		return nil, fmt.Errorf("temporary blob set: %w", err)
 	}
 	s := &blobSet{db: db, dir: dir, in: map[ids.ID]struct{}{}}
+	// Unlink the file while it is open (bbolt only uses its descriptor from here on): a
+	// killed prune or check leaves nothing behind in the temporary directory. Where an open
+	// file cannot be removed (Windows), close removes it.
+	if os.RemoveAll(dir) == nil {
+		s.dir = ""
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketUsed, bucketCover, bucketInDel} {
 			if _, err := tx.CreateBucket(b); err != nil {
@@ -70,7 +77,9 @@ func (s *blobSet) close() {
 		_ = s.db.Close()
 		s.db = nil
 	}
-	_ = os.RemoveAll(s.dir)
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
 }
 
 // add records id as used (state stateUnlocated unless it is present already).

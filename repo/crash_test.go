@@ -156,9 +156,13 @@ func runChild(t *testing.T, role, dir string, killAt int64, before bool) bool {
 	if before {
 		pre = "1"
 	}
+	tmp := t.TempDir() // the child's TMPDIR: a killed run must leave nothing in it
 	cmd.Env = append(os.Environ(), envHelper+"="+role, envRepo+"="+dir, envCache+"="+filepath.Join(t.TempDir(), "cache"),
-		envKillAt+"="+strconv.FormatInt(killAt, 10), envKillPre+"="+pre)
+		envKillAt+"="+strconv.FormatInt(killAt, 10), envKillPre+"="+pre, "TMPDIR="+tmp)
 	out, err := cmd.CombinedOutput()
+	if left, rerr := os.ReadDir(tmp); rerr != nil || len(left) > 0 {
+		t.Errorf("helper %s (kill at %d): temporary directory not empty afterwards: %v %v", role, killAt, left, rerr)
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
