@@ -160,12 +160,15 @@ func (h *harness) runTool(ctx context.Context, t Tool, in *Input, round, pos int
 		fmt.Fprintf(logf, "# %s\n", ph)
 		cpu0 := st.serverCPU()
 		runErr := fn(r)
+		if runErr == nil && h.cold {
+			res.SyncSec = flushAll()
+		}
 		res.ServerCPUSec = cpuDelta(cpu0, st.serverCPU())
 		after, err := st.stat(ctx, ws)
 		if err != nil && runErr == nil {
 			runErr = err
 		}
-		res.WallSec, res.UserSec, res.SysSec = r.m.Wall.Seconds(), r.m.User.Seconds(), r.m.Sys.Seconds()
+		res.WallSec, res.UserSec, res.SysSec = r.m.Wall.Seconds()+res.SyncSec, r.m.User.Seconds(), r.m.Sys.Seconds()
 		res.MaxRSS, res.Commands = r.m.MaxRSS, r.m.Cmds
 		res.RepoBytes, res.RepoDiskBytes = after.Bytes, after.DiskBytes
 		res.Objects, res.RepoFiles = written(before, after), len(after.Files)

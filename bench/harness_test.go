@@ -212,6 +212,11 @@ func TestHarnessRunTool(t *testing.T) {
 			if r := byPhase[PhasePrune]; r.Objects != 0 || r.RepoBytes != in.Size+3 {
 				t.Errorf("prune result %+v", r)
 			}
+			for _, r := range rs { // cold runs end every phase with a measured sync(2)
+				if r.SyncSec <= 0 || r.WallSec <= r.SyncSec {
+					t.Errorf("%s: sync %gs not a positive part of wall %gs", r.Phase, r.SyncSec, r.WallSec)
+				}
+			}
 			if _, err := os.Stat(filepath.Join(work, "runs")); err == nil {
 				entries, _ := os.ReadDir(filepath.Join(work, "runs", in.Name))
 				if len(entries) != 0 {

@@ -61,9 +61,9 @@ func writeTable(w io.Writer, r *Report) error {
 		srv := r.Meta.Backend == BackendMinio
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		if srv {
-			fmt.Fprintln(tw, "phase\ttool\tn\twall\tMB/s\tcpu\tsrv cpu\tpeak rss\trepo\tobjects\t")
+			fmt.Fprintln(tw, "phase\ttool\tn\twall\tsync\tMB/s\tcpu\tsrv cpu\tpeak rss\trepo\tobjects\t")
 		} else {
-			fmt.Fprintln(tw, "phase\ttool\tn\twall\tMB/s\tcpu\tpeak rss\trepo\tobjects\t")
+			fmt.Fprintln(tw, "phase\ttool\tn\twall\tsync\tMB/s\tcpu\tpeak rss\trepo\tobjects\t")
 		}
 		for _, s := range r.Summary {
 			if s.Input != in.Name {
@@ -74,7 +74,7 @@ func writeTable(w io.Writer, r *Report) error {
 				if s.Skipped {
 					what = "skipped"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t0\t%s\t\t\t\t\t\t\n", s.Phase, s.Tool, what)
+				fmt.Fprintf(tw, "%s\t%s\t0\t%s\t\t\t\t\t\t\t\n", s.Phase, s.Tool, what)
 				continue
 			}
 			mbps := ""
@@ -85,8 +85,8 @@ func writeTable(w io.Writer, r *Report) error {
 			if srv {
 				cpu += "\t" + fmtSec(s.ServerCPU)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", s.Phase, s.Tool, s.N,
-				fmtSec(s.WallSec), mbps, cpu, formatBytes(int64(s.MaxRSS)),
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", s.Phase, s.Tool, s.N,
+				fmtSec(s.WallSec), fmtSec(s.SyncSec), mbps, cpu, formatBytes(int64(s.MaxRSS)),
 				formatBytes(int64(s.RepoBytes)), s.Objects)
 		}
 		if err := tw.Flush(); err != nil {

@@ -33,14 +33,17 @@ const (
 
 // Result is the raw measurement of one phase of one tool run.
 type Result struct {
-	Input         string  `json:"input"`
-	Tool          string  `json:"tool"`
-	Round         int     `json:"round"`
-	Position      int     `json:"position"` // 0-based place of the tool in the round's order
-	Phase         Phase   `json:"phase"`
-	Status        string  `json:"status"`
-	Error         string  `json:"error,omitempty"`
-	WallSec       float64 `json:"wall_seconds"`
+	Input    string  `json:"input"`
+	Tool     string  `json:"tool"`
+	Round    int     `json:"round"`
+	Position int     `json:"position"` // 0-based place of the tool in the round's order
+	Phase    Phase   `json:"phase"`
+	Status   string  `json:"status"`
+	Error    string  `json:"error,omitempty"`
+	WallSec  float64 `json:"wall_seconds"` // the tool's commands plus SyncSec
+	// SyncSec is the time of the harness's sync(2) after the tool exited: writeback the
+	// tool left behind (0 for a tool that fsyncs what it writes). Cold-cache runs only.
+	SyncSec       float64 `json:"sync_seconds"`
 	UserSec       float64 `json:"user_seconds"`
 	SysSec        float64 `json:"sys_seconds"`
 	MaxRSS        int64   `json:"max_rss_bytes"`
@@ -65,6 +68,7 @@ type Summary struct {
 	N         int     `json:"n"` // successful rounds
 	Skipped   bool    `json:"skipped,omitempty"`
 	WallSec   float64 `json:"wall_seconds"`
+	SyncSec   float64 `json:"sync_seconds"` // median of Result.SyncSec (part of WallSec)
 	CPUSec    float64 `json:"cpu_seconds"`
 	MaxRSS    float64 `json:"max_rss_bytes"`
 	RepoBytes float64 `json:"repo_bytes"`
@@ -164,7 +168,7 @@ func summarize(results []Result) []Summary {
 	out := make([]Summary, 0, len(order))
 	for _, k := range order {
 		s := Summary{Input: k.input, Tool: k.tool, Phase: k.phase}
-		var wall, cpu, rss, repo, objs, srv []float64
+		var wall, syncs, cpu, rss, repo, objs, srv []float64
 		var src int64
 		skipped := 0
 		for _, r := range groups[k] {
@@ -177,6 +181,7 @@ func summarize(results []Result) []Summary {
 				continue
 			}
 			wall = append(wall, r.WallSec)
+			syncs = append(syncs, r.SyncSec)
 			cpu = append(cpu, r.CPUSec())
 			rss = append(rss, float64(r.MaxRSS))
 			repo = append(repo, float64(r.RepoBytes))
@@ -186,7 +191,7 @@ func summarize(results []Result) []Summary {
 		}
 		s.N = len(wall)
 		s.Skipped = skipped > 0 && s.N == 0
-		s.WallSec, s.CPUSec, s.MaxRSS = median(wall), median(cpu), median(rss)
+		s.WallSec, s.SyncSec, s.CPUSec, s.MaxRSS = median(wall), median(syncs), median(cpu), median(rss)
 		s.RepoBytes, s.Objects, s.ServerCPU = median(repo), median(objs), median(srv)
 		if src > 0 && s.WallSec > 0 {
 			s.MBps = float64(src) / 1e6 / s.WallSec

@@ -27,7 +27,7 @@ func TestMedian(t *testing.T) {
 
 func res(tool string, ph Phase, round int, wall float64, status string) Result {
 	return Result{Input: "in", Tool: tool, Phase: ph, Round: round, Status: status, WallSec: wall,
-		UserSec: wall / 2, SysSec: wall / 4, MaxRSS: int64(wall * 1000), RepoBytes: int64(wall * 100), Objects: 3,
+		SyncSec: wall / 10, UserSec: wall / 2, SysSec: wall / 4, MaxRSS: int64(wall * 1000), RepoBytes: int64(wall * 100), Objects: 3,
 		SourceBytes: 100e6}
 }
 
@@ -48,7 +48,7 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("phase order %s %s %s", sums[0].Phase, sums[1].Phase, sums[2].Phase)
 	}
 	f := sums[1]
-	if f.N != 3 || f.WallSec != 2 || f.CPUSec != 1.5 || f.MaxRSS != 2000 || f.RepoBytes != 200 || f.Objects != 3 {
+	if f.N != 3 || f.WallSec != 2 || f.SyncSec != 0.2 || f.CPUSec != 1.5 || f.MaxRSS != 2000 || f.RepoBytes != 200 || f.Objects != 3 {
 		t.Errorf("full summary %+v", f)
 	}
 	if math.Abs(f.MBps-50) > 1e-9 {
