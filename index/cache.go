@@ -58,7 +58,8 @@ type Cache struct {
 	db      *bolt.DB
 	path    string
 	log     *slog.Logger
-	tempDir string // removed on Close (OpenTempCache)
+	tempDir string // removed on Close (OpenTempCache, where it could not be removed at once)
+	temp    bool   // OpenTempCache: no dirty marker, nothing to sync (it dies with the process)
 
 	wmu    sync.Mutex // serialises writers (Sync, Add) and guards dirty, closed
 	dirty  bool       // this session wrote the dirty marker
@@ -120,8 +121,11 @@ func OpenCache(path string, repoID string, opts CacheOptions) (*Cache, error) {
 }
 
 // OpenTempCache creates a private cache in a new directory under dir (the
-// system temporary directory if dir is empty), removed again by Close. It is
-// the fallback when OpenCache returns ErrLocked.
+// system temporary directory if dir is empty). It is the fallback when
+// OpenCache returns ErrLocked. The directory is removed as soon as the cache
+// is open (bbolt only uses its descriptor from then on), so a killed process
+// leaves nothing behind; where an open file cannot be removed (Windows), Close
+// removes it.
 func OpenTempCache(dir, repoID string, opts CacheOptions) (*Cache, error) {
 	tmp, err := os.MkdirTemp(dir, "cairn-index-*")
 	if err != nil {
@@ -132,7 +136,14 @@ func OpenTempCache(dir, repoID string, opts CacheOptions) (*Cache, error) {
 		_ = os.RemoveAll(tmp)
 		return nil, err
 	}
-	c.tempDir = tmp
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	// Creating the buckets wrote a dirty marker beside the file; it goes with the
+	// directory, and no later write needs one.
+	c.temp, c.dirty = true, false
+	if os.RemoveAll(tmp) != nil {
+		c.tempDir = tmp
+	}
 	return c, nil
 }
 
@@ -296,7 +307,7 @@ func resetBlobs(tx *bolt.Tx) error {
 // update runs fn in a write transaction after making sure the dirty marker
 // exists. The caller holds c.wmu.
 func (c *Cache) update(fn func(*bolt.Tx) error) error {
-	if !c.dirty {
+	if !c.dirty && !c.temp {
 		if err := writeMarker(c.path); err != nil {
 			return err
 		}

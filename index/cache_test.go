@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -450,16 +451,29 @@ func TestCacheLocked(t *testing.T) {
 		t.Fatalf("second OpenCache = %v, want ErrLocked", err)
 	}
 	// The fallback works while the first is open.
-	tc, err := OpenTempCache(t.TempDir(), testRepo, CacheOptions{})
+	parent := t.TempDir()
+	tc, err := OpenTempCache(parent, testRepo, CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Dir(tc.Path())
+	// Nothing is left on disk for a killed process to leave behind (POSIX), and the
+	// cache still works: writes after the unlink, then reads.
+	if left, _ := os.ReadDir(parent); runtime.GOOS != "windows" && len(left) != 0 {
+		t.Errorf("temporary cache still has a name while open: %v", left)
+	}
+	r := rand.New(rand.NewPCG(40, 41))
+	o := randObject(r, 50, 3)
+	if err := tc.Add(ids.Hash(Encode(o)), o); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok, err := tc.Lookup(o.Entries[7].ID); err != nil || !ok || e != o.Entries[7] {
+		t.Fatalf("lookup in temporary cache = %+v, %v, %v", e, ok, err)
+	}
 	if err := tc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("temporary cache directory left after Close: %v", err)
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Fatalf("temporary cache left after Close: %v", left)
 	}
 }
 
