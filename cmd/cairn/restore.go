@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/internal/cli"
 	"github.com/cairnbackup/cairn/repo"
 )
@@ -216,12 +217,9 @@ func (a *app) writeTarget(ctx context.Context, r *repo.Repository, snap *repo.Sn
 
 // checkDeviceSize refuses a device smaller than the volume to restore.
 func checkDeviceSize(f *os.File, name string, need int64) error {
-	size, err := f.Seek(0, io.SeekEnd)
+	size, err := chunk.SeekSize(f)
 	if err != nil || size == 0 {
 		return nil // character devices and the like: size unknown, let writes decide
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("restore target %s: %w", name, err)
 	}
 	if size < need {
 		return fmt.Errorf("restore target %s holds %s, the snapshot needs %s", name, formatBytes(size), formatBytes(need))
