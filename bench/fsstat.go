@@ -96,10 +96,10 @@ func flushAll() float64 {
 	return time.Since(start).Seconds()
 }
 
-// dropCache flushes every dirty page of the machine (sync(2)), so writeback left by an
-// earlier phase or tool (a restored file nobody fsynced, a repository written without fsync)
-// does not compete for the disk with the phase about to be measured, then evicts the page
-// cache of every regular file under the given paths.
+// dropCache flushes every dirty page of the machine (sync(2)), so writes from before the
+// phase about to be measured (the harness's own, a failed phase's, another process's; a
+// finished phase's writeback was flushed and measured by flushAll) do not compete with it
+// for the disk, then evicts the page cache of every regular file under the given paths.
 func dropCache(paths ...string) {
 	unix.Sync()
 	pagecache.Evict(paths...)
