@@ -357,15 +357,19 @@ func serverEnv() []string {
 	)
 }
 
-// waitReady polls the liveness endpoint until it answers 200 without the
-// "object layer offline" status header, the process exits, or ctx ends.
+// waitReady polls the cluster health endpoint until it answers 200 without a
+// status header, the process exits, or ctx ends. Unlike the liveness endpoint it
+// also waits for the bucket metadata to be loaded: a restarted server heals every
+// bucket it found on disk in the background while it loads them (HealBucket with
+// Recreate, staggered by up to 125 ms), so a bucket deleted before that could
+// come back as an empty directory (TestMinioRound saw it after a relaunch).
 func waitReady(ctx context.Context, base string, tr http.RoundTripper, exited <-chan struct{}) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: tr}
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	var last error
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/minio/health/live", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/minio/health/cluster", nil)
 		if err != nil {
 			return err
 		}
