@@ -23,6 +23,9 @@ type harness struct {
 	// zonesDown > 0 adds the restore-degraded phase for cairn: that many of its zones are
 	// killed before a second restore and restarted after it.
 	zonesDown int
+	// profileDir, when set, gets cairn's CPU and allocation profiles of every phase, under
+	// INPUT/roundN/PHASE (--cairn-profile).
+	profileDir string
 	// results receives each result as it is produced (progress output); may be nil.
 	progress io.Writer
 }
@@ -155,6 +158,10 @@ func (h *harness) runTool(ctx context.Context, t Tool, in *Input, round, pos int
 		}
 		if h.cold {
 			dropCache(append([]string{ws.Source}, st.cacheDirs(ws)...)...)
+		}
+		ws.ProfileDir = ""
+		if h.profileDir != "" {
+			ws.ProfileDir = filepath.Join(h.profileDir, in.Name, fmt.Sprintf("round%d", round), string(ph))
 		}
 		r := &execRunner{env: h.baseEnv, stderr: logf}
 		fmt.Fprintf(logf, "# %s\n", ph)

@@ -81,13 +81,15 @@ type fakeTool struct {
 	noCheck     bool
 	failBackups int // the n-th backup (1-based) fails
 	backups     int
+	profileDirs []string // ws.ProfileDir of every phase, in order
 }
 
 func (f *fakeTool) Name() string                                       { return "cairn" }
 func (f *fakeTool) Env(*Workspace) []string                            { return nil }
 func (f *fakeTool) Version(context.Context, Runner, *Workspace) string { return "fake" }
 
-func (f *fakeTool) touch(ctx context.Context, r Runner) error {
+func (f *fakeTool) touch(ctx context.Context, r Runner, ws *Workspace) error {
+	f.profileDirs = append(f.profileDirs, ws.ProfileDir)
 	_, err := r.Run(ctx, Cmd{Args: []string{f.sh, "-c", "true"}})
 	return err
 }
@@ -99,7 +101,7 @@ func (f *fakeTool) Init(ctx context.Context, r Runner, ws *Workspace) error {
 	if err := os.WriteFile(filepath.Join(ws.Repo, "config"), []byte("cfg"), 0o644); err != nil {
 		return err
 	}
-	return f.touch(ctx, r)
+	return f.touch(ctx, r, ws)
 }
 
 func (f *fakeTool) Backup(ctx context.Context, r Runner, ws *Workspace) error {
@@ -110,11 +112,11 @@ func (f *fakeTool) Backup(ctx context.Context, r Runner, ws *Workspace) error {
 	if err := copyFile(ws.Source, filepath.Join(ws.Repo, fmt.Sprintf("snap%d", f.backups))); err != nil {
 		return err
 	}
-	return f.touch(ctx, r)
+	return f.touch(ctx, r, ws)
 }
 
-func (f *fakeTool) Snapshots(ctx context.Context, r Runner, _ *Workspace) error {
-	return f.touch(ctx, r)
+func (f *fakeTool) Snapshots(ctx context.Context, r Runner, ws *Workspace) error {
+	return f.touch(ctx, r, ws)
 }
 
 func (f *fakeTool) Restore(ctx context.Context, r Runner, ws *Workspace) error {
@@ -132,21 +134,21 @@ func (f *fakeTool) Restore(ctx context.Context, r Runner, ws *Workspace) error {
 			return err
 		}
 	}
-	return f.touch(ctx, r)
+	return f.touch(ctx, r, ws)
 }
 
-func (f *fakeTool) Check(ctx context.Context, r Runner, _ *Workspace) error {
+func (f *fakeTool) Check(ctx context.Context, r Runner, ws *Workspace) error {
 	if f.noCheck {
 		return unsupported(&CmdError{Code: 2, Stderr: "unknown command"})
 	}
-	return f.touch(ctx, r)
+	return f.touch(ctx, r, ws)
 }
 
 func (f *fakeTool) Prune(ctx context.Context, r Runner, ws *Workspace) error {
 	if err := os.Remove(filepath.Join(ws.Repo, "snap1")); err != nil {
 		return err
 	}
-	return f.touch(ctx, r)
+	return f.touch(ctx, r, ws)
 }
 
 func TestHarnessRunTool(t *testing.T) {
@@ -166,21 +168,41 @@ func TestHarnessRunTool(t *testing.T) {
 	}
 	ok7 := []string{"ok", "ok", "ok", "ok", "ok", "ok", "ok"}
 	tests := []struct {
-		name string
-		tool *fakeTool
-		want want
+		name    string
+		tool    *fakeTool
+		profile bool // --cairn-profile
+		want    want
 	}{
-		{"all ok", &fakeTool{sh: sh}, want{statuses: ok7}},
-		{"corrupt restore", &fakeTool{sh: sh, corrupt: true}, want{statuses: []string{"ok", "ok", "ok", "ok", "failed"}, errHas: ErrRestoreMismatch.Error()}},
-		{"no check", &fakeTool{sh: sh, noCheck: true}, want{statuses: []string{"ok", "ok", "ok", "ok", "ok", "skipped", "ok"}}},
-		{"incr fails", &fakeTool{sh: sh, failBackups: 2}, want{statuses: []string{"ok", "ok", "failed"}, errHas: "backup exploded"}},
+		{"all ok", &fakeTool{sh: sh}, false, want{statuses: ok7}},
+		{"profiled", &fakeTool{sh: sh}, true, want{statuses: ok7}},
+		{"corrupt restore", &fakeTool{sh: sh, corrupt: true}, false, want{statuses: []string{"ok", "ok", "ok", "ok", "failed"}, errHas: ErrRestoreMismatch.Error()}},
+		{"no check", &fakeTool{sh: sh, noCheck: true}, false, want{statuses: []string{"ok", "ok", "ok", "ok", "ok", "skipped", "ok"}}},
+		{"incr fails", &fakeTool{sh: sh, failBackups: 2}, false, want{statuses: []string{"ok", "ok", "failed"}, errHas: "backup exploded"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &harness{workdir: work, rounds: 1, cold: true, tools: []Tool{tt.tool}, baseEnv: os.Environ()}
+			if tt.profile {
+				h.profileDir = filepath.Join(work, "profiles")
+			}
 			rs, err := h.run(ctx, []*Input{in})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Every phase that ran to the end touched the tool once.
+			var wantDirs []string
+			for _, r := range rs {
+				if r.Status != StatusOK {
+					continue
+				}
+				dir := ""
+				if tt.profile {
+					dir = filepath.Join(work, "profiles", in.Name, "round0", string(r.Phase))
+				}
+				wantDirs = append(wantDirs, dir)
+			}
+			if tt.want.statuses[len(tt.want.statuses)-1] == "ok" && !slices.Equal(tt.tool.profileDirs, wantDirs) {
+				t.Errorf("profile directories %q, want %q", tt.tool.profileDirs, wantDirs)
 			}
 			var st []string
 			phases := slices.DeleteFunc(slices.Clone(Phases), func(p Phase) bool { return p == PhaseRestoreDegraded })
@@ -196,7 +218,7 @@ func TestHarnessRunTool(t *testing.T) {
 			if !slices.Equal(st, tt.want.statuses) {
 				t.Fatalf("statuses %v, want %v", st, tt.want.statuses)
 			}
-			if tt.name != "all ok" {
+			if tt.name != "all ok" && tt.name != "profiled" {
 				return
 			}
 			byPhase := map[Phase]Result{}

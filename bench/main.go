@@ -46,6 +46,7 @@ type options struct {
 	keep      bool
 	bins      map[string]string
 	cairnKDF  string
+	profile   string
 	zonesDown int
 	minioBin  string
 }
@@ -78,6 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	kopiaBin := fs.String("kopia", "", "kopia binary (default: bench/peers/install.sh kopia)")
 	resticBin := fs.String("restic", "", "restic binary (default: bench/peers/install.sh restic)")
 	fs.StringVar(&o.cairnKDF, "cairn-kdf", "", "CAIRN_KDF for cairn, e.g. test (default: cairn's real key derivation, as the peers pay theirs)")
+	fs.StringVar(&o.profile, "cairn-profile", "", "write Go CPU and allocation profiles of cairn's commands to DIR/INPUT/roundN/PHASE "+
+		"(cairn --profile-dir; read with 'go tool pprof'); profiling slows cairn a little, so compare times from runs without it")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -259,6 +262,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"XDG_CACHE_HOME="+filepath.Join(o.workdir, "xdg-cache"),
 			"XDG_CONFIG_HOME="+filepath.Join(o.workdir, "xdg-config")),
 		progress: stderr, zonesDown: o.zonesDown}
+	if o.profile != "" {
+		if h.profileDir, err = filepath.Abs(o.profile); err != nil {
+			return err
+		}
+		rep.Meta.CairnProfile = h.profileDir
+		fmt.Fprintf(stderr, "profiling cairn into %s: its times include the profiling overhead\n", h.profileDir)
+	}
 	for _, name := range o.tools {
 		bin, err := resolveBinary(ctx, name, o.bins[name], o.workdir)
 		if err != nil {

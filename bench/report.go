@@ -33,6 +33,9 @@ type Meta struct {
 	ZonesDown int                 `json:"zones_down,omitempty"`
 	ColdCache bool                `json:"cold_cache"`
 	Tools     map[string]ToolInfo `json:"tools"`
+	// CairnProfile is the --cairn-profile directory: cairn ran profiled, its times include
+	// the profiling overhead.
+	CairnProfile string `json:"cairn_profile,omitempty"`
 }
 
 // ToolInfo records what ran as a tool.

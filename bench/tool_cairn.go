@@ -8,7 +8,7 @@ import (
 
 // cairnTool drives the cairn CLI. Repository, password and cache come from the
 // environment (CAIRN_REPO, CAIRN_PASSWORD, CAIRN_CACHE_DIR); CAIRN_KDF only with
-// --cairn-kdf. On object storage CAIRN_REPO is a zones file (4+2 over six servers).
+// --cairn-kdf, CAIRN_PROFILE_DIR only with --cairn-profile. On object storage CAIRN_REPO is a zones file (4+2 over six servers).
 type cairnTool struct {
 	bin string
 	kdf string
@@ -20,6 +20,9 @@ func (t *cairnTool) Env(ws *Workspace) []string {
 	env := []string{"CAIRN_REPO=" + ws.Repo, "CAIRN_PASSWORD=" + ws.Password, "CAIRN_CACHE_DIR=" + ws.Cache}
 	if t.kdf != "" {
 		env = append(env, "CAIRN_KDF="+t.kdf)
+	}
+	if ws.ProfileDir != "" {
+		env = append(env, "CAIRN_PROFILE_DIR="+ws.ProfileDir)
 	}
 	return append(env, ws.RepoEnv...)
 }

@@ -26,6 +26,9 @@ type Workspace struct {
 	Source   string // SrcDir/vol.img, a hard link to the generation being backed up
 	Restore  string // where the restore phase writes the image
 	Password string
+	// ProfileDir is where the tool writes Go profiles of the current phase's commands (cairn
+	// only, with --cairn-profile); empty: no profiling.
+	ProfileDir string
 }
 
 // newWorkspace lays out a workspace under dir (nothing is created on disk).

@@ -88,17 +88,22 @@ func TestToolCommands(t *testing.T) {
 
 func TestToolEnv(t *testing.T) {
 	ws := newWorkspace("/w")
+	profiled := newWorkspace("/w")
+	profiled.ProfileDir = "/p/in/round0/backup-full"
 	tests := []struct {
 		tool Tool
+		ws   *Workspace
 		want []string
 	}{
-		{&cairnTool{kdf: "test"}, []string{"CAIRN_REPO=/w/repo", "CAIRN_PASSWORD=bench-password", "CAIRN_CACHE_DIR=/w/cache", "CAIRN_KDF=test"}},
-		{&cairnTool{}, []string{"CAIRN_REPO=/w/repo", "CAIRN_PASSWORD=bench-password", "CAIRN_CACHE_DIR=/w/cache"}},
-		{&resticTool{}, []string{"RESTIC_REPOSITORY=/w/repo", "RESTIC_PASSWORD=bench-password", "RESTIC_CACHE_DIR=/w/cache", "RESTIC_COMPRESSION=auto", "RESTIC_PROGRESS_FPS=1"}},
-		{&kopiaTool{}, []string{"KOPIA_PASSWORD=bench-password", "KOPIA_CHECK_FOR_UPDATES=false"}},
+		{&cairnTool{kdf: "test"}, ws, []string{"CAIRN_REPO=/w/repo", "CAIRN_PASSWORD=bench-password", "CAIRN_CACHE_DIR=/w/cache", "CAIRN_KDF=test"}},
+		{&cairnTool{}, ws, []string{"CAIRN_REPO=/w/repo", "CAIRN_PASSWORD=bench-password", "CAIRN_CACHE_DIR=/w/cache"}},
+		{&cairnTool{}, profiled, []string{"CAIRN_REPO=/w/repo", "CAIRN_PASSWORD=bench-password", "CAIRN_CACHE_DIR=/w/cache", "CAIRN_PROFILE_DIR=/p/in/round0/backup-full"}},
+		{&resticTool{}, ws, []string{"RESTIC_REPOSITORY=/w/repo", "RESTIC_PASSWORD=bench-password", "RESTIC_CACHE_DIR=/w/cache", "RESTIC_COMPRESSION=auto", "RESTIC_PROGRESS_FPS=1"}},
+		{&resticTool{}, profiled, []string{"RESTIC_REPOSITORY=/w/repo", "RESTIC_PASSWORD=bench-password", "RESTIC_CACHE_DIR=/w/cache", "RESTIC_COMPRESSION=auto", "RESTIC_PROGRESS_FPS=1"}},
+		{&kopiaTool{}, ws, []string{"KOPIA_PASSWORD=bench-password", "KOPIA_CHECK_FOR_UPDATES=false"}},
 	}
 	for _, tt := range tests {
-		if got := tt.tool.Env(ws); !slices.Equal(got, tt.want) {
+		if got := tt.tool.Env(tt.ws); !slices.Equal(got, tt.want) {
 			t.Errorf("%s env %q, want %q", tt.tool.Name(), got, tt.want)
 		}
 	}

@@ -47,6 +47,10 @@ type App struct {
 	JSON         bool
 	Quiet        bool
 	Verbose      int
+	ProfileDir   string
+
+	// profiles is the running --profile-dir profiling, stopped by Run.
+	profiles *profiles
 
 	// Log is the logger configured by -q/-v/--json.
 	Log *slog.Logger
@@ -84,6 +88,7 @@ func (a *App) SetupRoot(root *cobra.Command) {
 	pf.CountVarP(&a.Verbose, "verbose", "v", "log more to stderr (-v info, -vv debug)")
 	pf.StringVar(&a.KDF, "kdf", "", `key derivation for new key slots (init, key add|passwd): "default" = Argon2id 32 MiB,
 "strong" = Argon2id 64 MiB (RFC 9106) for passwords a person chose (env `+EnvKDF+`)`)
+	pf.StringVar(&a.ProfileDir, "profile-dir", "", "write Go CPU and allocation profiles of the command to this directory, for performance\nreports; read them with 'go tool pprof' (env "+EnvProfileDir+")")
 }
 
 // setup resolves global flags against the environment and configures logging.
@@ -97,6 +102,7 @@ func (a *App) setup(cmd *cobra.Command) error {
 	fromEnv(&a.PasswordFile, "password-file", EnvPasswordFile)
 	fromEnv(&a.CacheDir, "cache-dir", EnvCacheDir)
 	fromEnv(&a.KDF, "kdf", EnvKDF)
+	fromEnv(&a.ProfileDir, "profile-dir", EnvProfileDir)
 	if _, err := a.KDFParams(); err != nil {
 		return err
 	}
@@ -117,6 +123,13 @@ func (a *App) setup(cmd *cobra.Command) error {
 		a.Log = slog.New(slog.NewJSONHandler(a.Stderr, opts))
 	} else {
 		a.Log = slog.New(slog.NewTextHandler(a.Stderr, opts))
+	}
+	if a.ProfileDir != "" && a.profiles == nil {
+		p, err := startProfiles(a.ProfileDir, cmd)
+		if err != nil {
+			return WithHint(err, "--profile-dir (or "+EnvProfileDir+") must name a directory cairn can create or write to")
+		}
+		a.profiles = p
 	}
 	return nil
 }

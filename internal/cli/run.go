@@ -48,6 +48,15 @@ func (a *App) Run(ctx context.Context, build func() *cobra.Command, args []strin
 			}
 			code = ExitError
 		}
+		// Profiles are written whatever the outcome: a failing or slow command is what
+		// one profiles.
+		if err := a.profiles.stop(); err != nil {
+			fmt.Fprintf(a.Stderr, "cairn: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+			if code == 0 {
+				code = ExitError
+			}
+		}
+		a.profiles = nil
 	}()
 	root := build()
 	root.SetArgs(args)

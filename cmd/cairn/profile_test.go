@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cairnbackup/cairn/internal/cli"
+)
+
+// TestProfileDir: --profile-dir and CAIRN_PROFILE_DIR write a CPU and an allocation profile
+// named after the command, also when the command fails; a directory that cannot be created
+// fails the command before it does anything.
+func TestProfileDir(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		env      bool   // give the directory as CAIRN_PROFILE_DIR instead of the flag
+		dir      string // "" means a fresh directory under the test's temporary directory
+		code     int
+		files    string // the command's part of the file names; "" means none are written
+		noRepo   bool   // the repository must not exist afterwards
+		inStderr string
+	}{
+		{name: "flag", args: []string{"init"}, files: "cairn-init"},
+		{name: "env", args: []string{"init"}, env: true, files: "cairn-init"},
+		{name: "subcommand", args: []string{"init", "--", "key", "list"}, files: "cairn-key-list"},
+		{name: "failed command", args: []string{"snapshots"}, code: cli.ExitRepository, files: "cairn-snapshots", noRepo: true},
+		{name: "not a directory", args: []string{"init"}, dir: filepath.Join(notDir, "sub"), code: cli.ExitError,
+			noRepo: true, inStderr: "profile directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			repoDir := filepath.Join(tmp, "repo")
+			dir := tc.dir
+			if dir == "" {
+				dir = filepath.Join(tmp, "profiles", "new")
+			}
+			c := newCLI(t, map[string]string{cli.EnvRepo: repoDir, cli.EnvPassword: "pw", cli.EnvKDF: "test", cli.EnvCacheDir: "off"})
+			if tc.env {
+				c = c.with(cli.EnvProfileDir, dir)
+			}
+			args := tc.args
+			if i := indexOf(args, "--"); i >= 0 { // commands run before the profiled one
+				c.ok(args[:i]...)
+				args = args[i+1:]
+			}
+			if !tc.env {
+				args = append([]string{"--profile-dir", dir}, args...)
+			}
+			r := c.want(tc.code, args...)
+			if !strings.Contains(r.stderr, tc.inStderr) {
+				t.Errorf("stderr %q does not mention %q", r.stderr, tc.inStderr)
+			}
+			if _, err := os.Stat(repoDir); tc.noRepo != os.IsNotExist(err) {
+				t.Errorf("repository after the command: %v (want it to exist: %v)", err, !tc.noRepo)
+			}
+			if tc.files == "" {
+				return
+			}
+			base := fmt.Sprintf("%s-%d", tc.files, os.Getpid())
+			checkProfile(t, filepath.Join(dir, base+".cpu.pprof"), "cpu", "nanoseconds")
+			checkProfile(t, filepath.Join(dir, base+".allocs.pprof"), "alloc_space", "inuse_space")
+			if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+				t.Errorf("%s holds %d files, want the two profiles", dir, len(ents))
+			}
+		})
+	}
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkProfile fails t unless path is a gzip-compressed pprof profile whose string table
+// holds every one of words (its sample types and units).
+func checkProfile(t *testing.T, path string, words ...string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s is not gzip-compressed: %v", path, err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	for _, w := range words {
+		if !bytes.Contains(raw, []byte(w)) {
+			t.Errorf("%s (%d bytes) does not name %q", path, len(raw), w)
+		}
+	}
+}
