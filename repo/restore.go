@@ -449,7 +449,8 @@ func (rr *restoreRun) strides() func(ctx context.Context, pack ID) (uint64, erro
 // with Sparse, if dst has a Truncate(int64) error method (as *os.File does), it is called
 // with the volume size so a trailing zero run reads back as zeros. When dst is a regular
 // file or block device (*os.File), writeback of restored data starts while the restore
-// runs, so the caller's final fsync is short; Restore itself does not fsync.
+// runs, so the caller's final fsync is short, and written data leaves the page cache once it
+// is on the disk (writeBehind); Restore itself does not fsync.
 func (r *Repository) Restore(ctx context.Context, id ID, dst io.WriterAt, opts RestoreOptions) error {
 	start := time.Now()
 	rr, err := r.prepareRestore(ctx, id)

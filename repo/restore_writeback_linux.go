@@ -16,17 +16,26 @@ const writeBehindStep = 8 << 20
 
 // writeBehind starts writeback of a restore target's dirty pages while the restore runs
 // (sync_file_range SYNC_FILE_RANGE_WRITE, asynchronous, not a durability barrier), so the
-// caller's final fsync has little left to write. It only applies to regular files and
-// block devices that expose their descriptor (syscall.Conn, as *os.File does); for anything
-// else it does nothing.
+// caller's final fsync has little left to write, and drops them from the page cache once
+// written. It only applies to regular files and block devices that expose their descriptor
+// (syscall.Conn, as *os.File does); for anything else it does nothing.
 //
 // Only the whole pages inside each finished write are handed on: a page a write covers only
 // in part may still be filled by a neighbouring write, and writing it back now would write
 // it twice. Workers write in pack order, not volume order, so there is no written frontier
 // to follow: a range is handed on as soon as it is written, whatever lies before it. The
 // pages left over (two per write at most) are written by the final fsync.
+//
+// Drop-behind: once a batch has been handed on, the batch before it is waited for
+// (sync_file_range with SYNC_FILE_RANGE_WAIT_AFTER; it has usually been written by then) and
+// dropped (POSIX_FADV_DONTNEED). A restore then recycles about two batches' worth of page
+// cache instead of filling it with the volume, which would evict the cache of whatever else
+// runs on the node; and it keeps the restore off fresh pages, whose allocation cost 2–3
+// times as much system time, varying from run to run, on the benchmark VMs (DECISIONS §30).
+// The last batch and the partial pages stay cached.
 type writeBehind struct {
 	sync func(off, n int64) // sync_file_range; replaced in tests
+	drop func(off, n int64) // wait for the range's writeback, then drop it; nil: keep cached
 	page int64
 	kick chan struct{} // buffered 1: a batch is ready
 	wg   sync.WaitGroup
@@ -40,32 +49,51 @@ type writeBehind struct {
 type span struct{ off, end int64 }
 
 func newWriteBehind(dst io.WriterAt) *writeBehind {
-	c, ok := dst.(syscall.Conn)
+	sync, drop, ok := fileWriteback(dst)
 	if !ok {
 		return nil
 	}
+	return startWriteBehind(int64(unix.Getpagesize()), sync, drop)
+}
+
+// fileWriteback returns writeBehind's sync and drop for dst, a regular file or block device
+// exposing its descriptor; ok is false for anything else.
+func fileWriteback(dst io.WriterAt) (sync, drop func(off, n int64), ok bool) {
+	c, ok := dst.(syscall.Conn)
+	if !ok {
+		return nil, nil, false
+	}
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return nil
+		return nil, nil, false
 	}
 	var st unix.Stat_t
 	serr := rc.Control(func(fd uintptr) { err = unix.Fstat(int(fd), &st) })
 	if serr != nil || err != nil {
-		return nil
+		return nil, nil, false
 	}
 	if m := st.Mode & unix.S_IFMT; m != unix.S_IFREG && m != unix.S_IFBLK {
-		return nil
+		return nil, nil, false
 	}
-	return startWriteBehind(int64(unix.Getpagesize()), func(off, n int64) {
-		// Best effort: errors surface in the caller's fsync.
+	// Best effort, both: errors surface in the caller's fsync.
+	sync = func(off, n int64) {
 		_ = rc.Control(func(fd uintptr) {
 			_ = unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE)
 		})
-	})
+	}
+	drop = func(off, n int64) {
+		_ = rc.Control(func(fd uintptr) {
+			const wait = unix.SYNC_FILE_RANGE_WAIT_BEFORE | unix.SYNC_FILE_RANGE_WRITE | unix.SYNC_FILE_RANGE_WAIT_AFTER
+			if unix.SyncFileRange(int(fd), off, n, wait) == nil {
+				_ = unix.Fadvise(int(fd), off, n, unix.FADV_DONTNEED)
+			}
+		})
+	}
+	return sync, drop, true
 }
 
-func startWriteBehind(page int64, sync func(off, n int64)) *writeBehind {
-	w := &writeBehind{sync: sync, page: page, kick: make(chan struct{}, 1)}
+func startWriteBehind(page int64, sync, drop func(off, n int64)) *writeBehind {
+	w := &writeBehind{sync: sync, drop: drop, page: page, kick: make(chan struct{}, 1)}
 	w.wg.Add(1)
 	go w.flush()
 	return w
@@ -94,23 +122,32 @@ func (w *writeBehind) wrote(off, end int64) {
 	}
 }
 
-// flush hands each batch to the kernel, adjacent ranges joined, in file order.
+// flush hands each batch to the kernel, adjacent ranges joined, in file order, then drops
+// the batch before it.
 func (w *writeBehind) flush() {
 	defer w.wg.Done()
-	var batch []span
+	var batch, cur, prev []span
 	for range w.kick {
 		w.mu.Lock()
 		batch, w.pending = w.pending, batch[:0]
 		w.bytes = 0
 		w.mu.Unlock()
 		slices.SortFunc(batch, func(a, b span) int { return cmp.Compare(a.off, b.off) })
+		cur = cur[:0]
 		for i := 0; i < len(batch); {
 			s := batch[i]
 			for i++; i < len(batch) && batch[i].off <= s.end; i++ {
 				s.end = max(s.end, batch[i].end)
 			}
 			w.sync(s.off, s.end-s.off)
+			cur = append(cur, s)
 		}
+		if w.drop != nil {
+			for _, s := range prev {
+				w.drop(s.off, s.end-s.off)
+			}
+		}
+		prev, cur = cur, prev
 	}
 }
 
