@@ -30,9 +30,10 @@ const writeBehindStep = 8 << 20
 // (sync_file_range with SYNC_FILE_RANGE_WAIT_AFTER; it has usually been written by then) and
 // dropped (POSIX_FADV_DONTNEED). A restore then recycles about two batches' worth of page
 // cache instead of filling it with the volume, which would evict the cache of whatever else
-// runs on the node; and it keeps the restore off fresh pages, whose allocation cost 2–3
-// times as much system time, varying from run to run, on the benchmark VMs (DECISIONS §30).
-// The last batch and the partial pages stay cached.
+// runs on the node. It is also faster where fresh pages are dear: on the benchmark VMs the
+// system time of writing a volume into fresh pages varied 2–3× from run to run, and 8 GiB
+// restores took 7.6–8.7 s instead of 8.8–11.9 s (DECISIONS §30). The last batch and the
+// partial pages stay cached.
 type writeBehind struct {
 	sync func(off, n int64) // sync_file_range; replaced in tests
 	drop func(off, n int64) // wait for the range's writeback, then drop it; nil: keep cached

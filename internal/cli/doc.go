@@ -1,9 +1,10 @@
 // Package cli holds what the two cairn binaries share: "cairn" (repository commands) and
 // "cairn-k8s" (the Kubernetes commands, which "cairn k8s ..." runs). It owns the global flags
 // and their environment variables (--repo/CAIRN_REPO, --password-file, --cache-dir, --json,
-// -q, -v, --profile-dir/CAIRN_PROFILE_DIR: Go CPU and allocation profiles of a command), password resolution and prompts, opening the repository, output helpers (JSON
-// lines, tables, the JSON shape of a snapshot), usage errors, hint lines and exit codes, and
-// running a command tree with panic recovery and signal handling.
+// -q, -v, --profile-dir/CAIRN_PROFILE_DIR), password resolution and prompts, opening the
+// repository, output helpers (JSON lines, tables, the JSON shape of a snapshot), usage
+// errors, hint lines and exit codes, Go profiles of a command (--profile-dir), and running a
+// command tree with panic recovery and signal handling.
 //
 // It exists so that neither binary links the other's dependencies: cmd/cairn must never
 // import k8s.io packages (a test in cmd/cairn guards that), so nothing here may either.
