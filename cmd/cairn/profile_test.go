@@ -23,6 +23,7 @@ func TestProfileDir(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name     string
+		before   []string // a command run first, unprofiled
 		args     []string
 		env      bool   // give the directory as CAIRN_PROFILE_DIR instead of the flag
 		dir      string // "" means a fresh directory under the test's temporary directory
@@ -33,7 +34,7 @@ func TestProfileDir(t *testing.T) {
 	}{
 		{name: "flag", args: []string{"init"}, files: "cairn-init"},
 		{name: "env", args: []string{"init"}, env: true, files: "cairn-init"},
-		{name: "subcommand", args: []string{"init", "--", "key", "list"}, files: "cairn-key-list"},
+		{name: "subcommand", before: []string{"init"}, args: []string{"key", "list"}, files: "cairn-key-list"},
 		{name: "failed command", args: []string{"snapshots"}, code: cli.ExitRepository, files: "cairn-snapshots", noRepo: true},
 		{name: "not a directory", args: []string{"init"}, dir: filepath.Join(notDir, "sub"), code: cli.ExitError,
 			noRepo: true, inStderr: "profile directory"},
@@ -49,11 +50,10 @@ func TestProfileDir(t *testing.T) {
 			if tc.env {
 				c = c.with(cli.EnvProfileDir, dir)
 			}
-			args := tc.args
-			if i := indexOf(args, "--"); i >= 0 { // commands run before the profiled one
-				c.ok(args[:i]...)
-				args = args[i+1:]
+			if tc.before != nil {
+				c.ok(tc.before...)
 			}
+			args := tc.args
 			if !tc.env {
 				args = append([]string{"--profile-dir", dir}, args...)
 			}
@@ -75,15 +75,6 @@ func TestProfileDir(t *testing.T) {
 			}
 		})
 	}
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // checkProfile fails t unless path is a gzip-compressed pprof profile whose string table
