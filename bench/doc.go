@@ -2,7 +2,8 @@
 // peers (kopia and restic, pinned in bench/peers/go.mod and built by bench/peers/install.sh)
 // through their command lines over the same volume images, and reports per-phase wall time,
 // CPU time, peak RSS, repository size and objects written, with medians over rounds and the
-// headline ratios cairn/kopia, cairn/restic and cairn/best-peer.
+// headline ratios cairn/kopia, cairn/restic and cairn/best-peer (with the range of the
+// per-round cairn/best-peer ratios).
 //
 //	go run ./bench --short                               # one small round (make bench)
 //	go run ./bench --gen mixed --size 256MiB --rounds 3  # the standard comparison

@@ -304,7 +304,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	results, runErr := h.run(ctx, rep.Inputs)
 	rep.Results = results
 	rep.Summary = summarize(results)
-	rep.Ratios = ratios(rep.Summary)
+	rep.Ratios = ratios(rep.Summary, rep.Results)
 	rep.Degraded = degradedRatios(rep.Summary, o.zonesDown)
 	tableOut := stdout
 	if o.json {

@@ -13,6 +13,8 @@ type plotBar struct {
 	label string // peer name
 	value float64
 	color string
+	// lo and hi, when set, bound the per-round ratios (drawn as a whisker).
+	lo, hi *float64
 }
 
 // plotGroup is a cluster of bars: one input and phase.
@@ -33,11 +35,18 @@ func plotGroups(rs []Ratio, multiInput bool) []plotGroup {
 		if multiInput {
 			g.label = r.Input + " " + g.label
 		}
-		if r.VsKopia != nil {
-			g.bars = append(g.bars, plotBar{"kopia", *r.VsKopia, "#4e79a7"})
-		}
-		if r.VsRestic != nil {
-			g.bars = append(g.bars, plotBar{"restic", *r.VsRestic, "#f28e2b"})
+		for _, p := range []struct {
+			name, color string
+			v           *float64
+		}{{"kopia", "#4e79a7", r.VsKopia}, {"restic", "#f28e2b", r.VsRestic}} {
+			if p.v == nil {
+				continue
+			}
+			bar := plotBar{label: p.name, value: *p.v, color: p.color}
+			if p.name == r.BestPeer {
+				bar.lo, bar.hi = r.RoundsMin, r.RoundsMax
+			}
+			g.bars = append(g.bars, bar)
 		}
 		if len(g.bars) > 0 {
 			gs = append(gs, g)
@@ -58,7 +67,7 @@ func degradedGroups(ds []Degraded, multiInput bool) []plotGroup {
 		if multiInput {
 			label = d.Input + " " + label
 		}
-		gs = append(gs, plotGroup{label: label, bars: []plotBar{{"/ healthy", d.Wall, degradedColor}}})
+		gs = append(gs, plotGroup{label: label, bars: []plotBar{{label: "/ healthy", value: d.Wall, color: degradedColor}}})
 	}
 	return gs
 }
@@ -76,8 +85,10 @@ func writeSVG(w io.Writer, title string, rs []Ratio, deg []Degraded, multiInput 
 	maxV := 1.25
 	for _, g := range gs {
 		for _, b := range g.bars {
-			if !math.IsInf(b.value, 0) && !math.IsNaN(b.value) {
-				maxV = math.Max(maxV, b.value*1.1)
+			for _, v := range []*float64{&b.value, b.hi} {
+				if v != nil && !math.IsInf(*v, 0) && !math.IsNaN(*v) {
+					maxV = math.Max(maxV, *v*1.1)
+				}
 			}
 		}
 	}
@@ -93,7 +104,7 @@ func writeSVG(w io.Writer, title string, rs []Ratio, deg []Degraded, multiInput 
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%.0f" y="20" font-size="14" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
-	fmt.Fprintf(&b, `<text x="%.0f" y="36" fill="#555">cairn wall time / peer wall time (median); below 1 = cairn faster</text>`+"\n", left)
+	fmt.Fprintf(&b, `<text x="%.0f" y="36" fill="#555">cairn wall time / peer wall time (median; whisker: per-round range vs the best peer); below 1 = cairn faster</text>`+"\n", left)
 	// axis and grid
 	step := niceStep(maxV)
 	for v := 0.0; v <= maxV+1e-9; v += step {
@@ -108,7 +119,14 @@ func writeSVG(w io.Writer, title string, rs []Ratio, deg []Degraded, multiInput 
 			v := bar.value
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.0f" height="%.1f" fill="%s"><title>%s %s: %.3f</title></rect>`+"\n",
 				x, y(v), barW, top+plotH-y(v), bar.color, html.EscapeString(g.label), bar.label, v)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="10">%.2f</text>`+"\n", x+barW/2, y(v)-3, v)
+			label := y(v) - 3
+			if bar.lo != nil && bar.hi != nil {
+				cx, l, h := x+barW/2, y(*bar.lo), y(*bar.hi)
+				fmt.Fprintf(&b, `<path d="M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8" stroke="#333" fill="none"><title>rounds %.3f–%.3f</title></path>`+"\n",
+					cx, l, h, cx-4, l, cx-4, h, *bar.lo, *bar.hi)
+				label = math.Min(label, h-3)
+			}
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="10">%.2f</text>`+"\n", x+barW/2, label, v)
 			x += barW + gap
 		}
 		cx := (gx + x - gap) / 2

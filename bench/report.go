@@ -133,15 +133,20 @@ func writeRatios(w io.Writer, all []Ratio, input string) {
 		fmt.Fprintln(w, "(no ratios: cairn or both peers missing)")
 		return
 	}
-	fmt.Fprintln(w, "\nratios cairn/peer (median; < 1 means cairn is faster / smaller)")
+	fmt.Fprintln(w, "\nratios cairn/peer (of the medians; < 1 means cairn is faster / smaller;")
+	fmt.Fprintln(w, "rounds: the range of each round's cairn/best-peer ratio)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tmetric\t/kopia\t/restic\t/best-peer\tbest peer\t")
+	fmt.Fprintln(tw, "phase\tmetric\t/kopia\t/restic\t/best-peer\tbest peer\trounds\t")
 	for _, r := range rs {
 		if r.Metric == MetricRepo && !repoPhase(r.Phase) {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Phase, r.Metric, fmtRatio(r.VsKopia),
-			fmtRatio(r.VsRestic), fmtRatio(r.VsBest), r.BestPeer)
+		spread := "-"
+		if r.RoundsMin != nil && r.RoundsMax != nil {
+			spread = fmtRatio(r.RoundsMin) + "–" + fmtRatio(r.RoundsMax)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Phase, r.Metric, fmtRatio(r.VsKopia),
+			fmtRatio(r.VsRestic), fmtRatio(r.VsBest), r.BestPeer, spread)
 	}
 	_ = tw.Flush()
 }

@@ -19,13 +19,15 @@ func sampleReport() *Report {
 		res("kopia", PhaseRestore, 0, 0.5, StatusOK),
 		res("restic", PhaseRestore, 0, 2, StatusFailed),
 		res("cairn", PhaseCheck, 0, 0, StatusSkipped),
+		res("cairn", PhaseFull, 1, 1.2, StatusOK),
+		res("kopia", PhaseFull, 1, 2, StatusOK),
 	}
 	rs[5].Error = "restored image differs from the source"
 	r := &Report{Meta: Meta{Rounds: 1, ColdCache: true},
 		Inputs:  []*Input{{Name: "in", Kind: "mixed", Size: 100e6, AllocGen1: 100e6, MutatePct: 3, Changed: 3e6}},
 		Results: rs}
 	r.Summary = summarize(rs)
-	r.Ratios = ratios(r.Summary)
+	r.Ratios = ratios(r.Summary, rs)
 	return r
 }
 
@@ -38,7 +40,8 @@ func TestWriteTable(t *testing.T) {
 	for _, want := range []string{
 		"== in:", "3% of 4 KiB blocks rewritten", "cold cache",
 		"backup-full", "MB/s", "100.0", // cairn: 100 MB in 1 s
-		"ratios cairn/peer", "0.50", "0.25", // wall vs kopia and restic
+		"ratios cairn/peer", "0.55", "0.27", // wall vs kopia (1.1/2) and restic (1.1/4)
+		"0.50–0.60", // kopia's rounds: 1/2 and 1.2/2
 		"skipped", "1 phase(s) FAILED", "restored image differs",
 	} {
 		if !strings.Contains(out, want) {
@@ -70,9 +73,10 @@ func TestWriteSVG(t *testing.T) {
 		name  string
 		rs    []Ratio
 		rects int
+		paths int // per-round whiskers
 	}{
-		{"sample", sampleReport().Ratios, 1 + 3 + 2}, // background, full x2 + restore x1, legend x2
-		{"empty", nil, 1 + 2},
+		{"sample", sampleReport().Ratios, 1 + 3 + 2, 1}, // background, full x2 + restore x1, legend x2; full vs kopia ran 2 rounds
+		{"empty", nil, 1 + 2, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -80,7 +84,7 @@ func TestWriteSVG(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := xml.NewDecoder(&b)
-			rects := 0
+			rects, paths := 0, 0
 			for {
 				tok, err := d.Token()
 				if errors.Is(err, io.EOF) {
@@ -89,12 +93,17 @@ func TestWriteSVG(t *testing.T) {
 				if err != nil {
 					t.Fatalf("invalid SVG XML: %v", err)
 				}
-				if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
-					rects++
+				if se, ok := tok.(xml.StartElement); ok {
+					switch se.Name.Local {
+					case "rect":
+						rects++
+					case "path":
+						paths++
+					}
 				}
 			}
-			if rects != tc.rects {
-				t.Errorf("%d rects, want %d", rects, tc.rects)
+			if rects != tc.rects || paths != tc.paths {
+				t.Errorf("%d rects and %d paths, want %d and %d", rects, paths, tc.rects, tc.paths)
 			}
 		})
 	}

@@ -91,6 +91,21 @@ const (
 // Metrics lists the ratio metrics in display order.
 var Metrics = []Metric{MetricWall, MetricCPU, MetricRSS, MetricRepo}
 
+// value is r's measurement of m.
+func (r Result) value(m Metric) float64 {
+	switch m {
+	case MetricWall:
+		return r.WallSec
+	case MetricCPU:
+		return r.CPUSec()
+	case MetricRSS:
+		return float64(r.MaxRSS)
+	case MetricRepo:
+		return float64(r.RepoBytes)
+	}
+	return 0
+}
+
 func (s Summary) value(m Metric) float64 {
 	switch m {
 	case MetricWall:
@@ -116,6 +131,11 @@ type Ratio struct {
 	VsRestic *float64 `json:"cairn_over_restic,omitempty"`
 	VsBest   *float64 `json:"cairn_over_best_peer,omitempty"`
 	BestPeer string   `json:"best_peer,omitempty"`
+	// RoundsMin and RoundsMax bound the per-round ratios cairn/best peer: each round's
+	// cairn value over the same round's best-peer value, for the rounds both completed.
+	// Set when at least two rounds pair up; a wide range says the machine drifted.
+	RoundsMin *float64 `json:"cairn_over_best_peer_round_min,omitempty"`
+	RoundsMax *float64 `json:"cairn_over_best_peer_round_max,omitempty"`
 }
 
 // median returns the median of xs (the mean of the middle two for an even count), or 0
@@ -205,8 +225,9 @@ func summarize(results []Result) []Summary {
 var peers = []string{"kopia", "restic"}
 
 // ratios computes cairn/kopia, cairn/restic and cairn/best-peer for every metric of
-// every phase that cairn and at least one peer completed.
-func ratios(sums []Summary) []Ratio {
+// every phase that cairn and at least one peer completed, from the medians in sums, and
+// the range of the per-round cairn/best-peer ratios from results.
+func ratios(sums []Summary, results []Result) []Ratio {
 	type key struct {
 		input, tool string
 		phase       Phase
@@ -249,9 +270,40 @@ func ratios(sums []Summary) []Ratio {
 				}
 				v := c.value(m) / best
 				r.VsBest, r.BestPeer = &v, bestName
+				r.RoundsMin, r.RoundsMax = roundRange(results, in, ph, m, bestName)
 				out = append(out, r)
 			}
 		}
 	}
 	return out
+}
+
+// roundRange returns the smallest and largest ratio cairn/peer of metric m over the rounds
+// in which both completed phase ph of input in, or nils for fewer than two such rounds.
+// Rounds alternate the tools' order, so a round's tools ran under about the same machine
+// state: the range shows how far that state moved the ratio.
+func roundRange(results []Result, in string, ph Phase, m Metric, peer string) (lo, hi *float64) {
+	cairn, other := map[int]float64{}, map[int]float64{}
+	for _, r := range results {
+		if r.Input != in || r.Phase != ph || r.Status != StatusOK {
+			continue
+		}
+		switch r.Tool {
+		case "cairn":
+			cairn[r.Round] = r.value(m)
+		case peer:
+			other[r.Round] = r.value(m)
+		}
+	}
+	var rs []float64
+	for round, c := range cairn {
+		if p, ok := other[round]; ok && p > 0 {
+			rs = append(rs, c/p)
+		}
+	}
+	if len(rs) < 2 {
+		return nil, nil
+	}
+	l, h := slices.Min(rs), slices.Max(rs)
+	return &l, &h
 }

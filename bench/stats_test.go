@@ -69,7 +69,7 @@ func TestRatios(t *testing.T) {
 		{Input: "in", Tool: "cairn", Phase: PhaseRestore, N: 1, WallSec: 3},
 		{Input: "in", Tool: "restic", Phase: PhaseRestore, N: 1, WallSec: 2},
 	}
-	rs := ratios(sums)
+	rs := ratios(sums, nil)
 	get := func(ph Phase, m Metric) *Ratio {
 		for i := range rs {
 			if rs[i].Phase == ph && rs[i].Metric == m {
@@ -114,4 +114,54 @@ func TestRatios(t *testing.T) {
 	if get(PhaseCheck, MetricWall) != nil {
 		t.Error("ratio for a phase cairn skipped")
 	}
+}
+
+func TestRoundRange(t *testing.T) {
+	// cairn/kopia per round: 0.5, 0.25, 1 (round 3 failed for kopia, round 4 for cairn).
+	results := []Result{
+		res("cairn", PhaseFull, 0, 1, StatusOK), res("kopia", PhaseFull, 0, 2, StatusOK),
+		res("kopia", PhaseFull, 1, 4, StatusOK), res("cairn", PhaseFull, 1, 1, StatusOK),
+		res("cairn", PhaseFull, 2, 3, StatusOK), res("kopia", PhaseFull, 2, 3, StatusOK),
+		res("cairn", PhaseFull, 3, 9, StatusOK), res("kopia", PhaseFull, 3, 0.1, StatusFailed),
+		res("cairn", PhaseFull, 4, 0.1, StatusFailed), res("kopia", PhaseFull, 4, 9, StatusOK),
+		res("restic", PhaseFull, 0, 0.01, StatusOK), res("restic", PhaseFull, 1, 0.01, StatusOK),
+		res("cairn", PhaseIncr, 0, 1, StatusOK), res("kopia", PhaseIncr, 0, 2, StatusOK),
+	}
+	tests := []struct {
+		name   string
+		ph     Phase
+		m      Metric
+		peer   string
+		lo, hi float64 // -1: absent
+	}{
+		{"wall, failed rounds left out", PhaseFull, MetricWall, "kopia", 0.25, 1},
+		{"rss", PhaseFull, MetricRSS, "kopia", 0.25, 1},
+		{"another peer", PhaseFull, MetricWall, "restic", 100, 100},
+		{"one paired round", PhaseIncr, MetricWall, "kopia", -1, -1},
+		{"no peer rounds", PhaseIncr, MetricWall, "restic", -1, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lo, hi := roundRange(results, "in", tt.ph, tt.m, tt.peer)
+			if tt.lo < 0 {
+				if lo != nil || hi != nil {
+					t.Fatalf("got %v-%v, want none", lo, hi)
+				}
+				return
+			}
+			if lo == nil || hi == nil || math.Abs(*lo-tt.lo) > 1e-9 || math.Abs(*hi-tt.hi) > 1e-9 {
+				t.Fatalf("got %v-%v, want %g-%g", lo, hi, tt.lo, tt.hi)
+			}
+		})
+	}
+	rs := ratios(summarize(results), results)
+	for _, r := range rs {
+		if r.Phase == PhaseFull && r.Metric == MetricWall {
+			if r.BestPeer != "restic" || r.RoundsMin == nil || *r.RoundsMin != 100 {
+				t.Errorf("ratios: best peer %s, round range from %v; want restic's rounds", r.BestPeer, r.RoundsMin)
+			}
+			return
+		}
+	}
+	t.Error("ratios: no full-backup wall ratio")
 }
