@@ -83,8 +83,8 @@ const writebackStep = 4 << 20
 func (p *PackFile) Size() int64 { return p.size }
 
 // Commit makes the pack durable under h with the same guarantees as Save: the file is
-// fsynced, renamed into place, and its directory fsynced. On any error the temporary file is
-// removed and nothing is stored under h.
+// fsynced, renamed into place, and its directory fsynced; its pages leave the page cache. On
+// any error the temporary file is removed and nothing is stored under h.
 func (p *PackFile) Commit(ctx context.Context, h backend.Handle) error {
 	if p.done {
 		return ErrPackClosed
@@ -108,6 +108,11 @@ func (p *PackFile) Commit(ctx context.Context, h backend.Handle) error {
 	if err := p.f.Sync(); err != nil {
 		return fail(mapErr(err))
 	}
+	// The pack is written back now: drop it from the page cache. A backup never reads its
+	// packs again, and a volume's worth of them would fill the node's cache (charged to the
+	// pod's memory cgroup) and make the kernel find fresh pages for every pack; dropped,
+	// the next pack reuses these (DECISIONS §31).
+	adviseDontNeed(p.f, 0, 0)
 	if err := p.f.Close(); err != nil {
 		return fail(mapErr(err))
 	}

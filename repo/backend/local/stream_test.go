@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/cairnbackup/cairn/internal/pagecache"
 	"github.com/cairnbackup/cairn/repo/backend"
 	"github.com/cairnbackup/cairn/repo/backend/local"
 )
@@ -163,5 +165,48 @@ func TestPackFileAfterAbort(t *testing.T) {
 	}
 	if left := tempFiles(t, dir); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestPackFileLeavesNoCache: a committed pack is not left in the page cache. The file must
+// be written through the page cache first: 8 MiB in writes of 1 MiB, so the writeback of
+// Write (every 4 MiB) runs too.
+func TestPackFileLeavesNoCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	control := filepath.Join(dir, "control")
+	if err := os.WriteFile(control, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if pagecache.Evict(control); cachedPages(t, control) > 16 {
+		t.Skip("this filesystem keeps written pages cached (tmpfs?)")
+	}
+	b, err := local.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.CreatePack(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte{1}, 1<<20)
+	for range 8 {
+		if _, err := p.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := tempFiles(t, dir)
+	if len(tmp) != 1 {
+		t.Fatalf("temporary files %v, want one", tmp)
+	}
+	if n := cachedPages(t, tmp[0]); n < 1024 {
+		t.Skipf("the pack is not in the page cache before its commit (%d pages)", n)
+	}
+	h := backend.Handle{Type: backend.Pack, Name: "ab12cd34"}
+	if err := p.Commit(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if n := cachedPages(t, b.Path(h)); n > 16 {
+		t.Fatalf("%d pages of the committed 8 MiB pack still cached", n)
 	}
 }
