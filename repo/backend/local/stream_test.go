@@ -23,6 +23,20 @@ func tempFiles(t *testing.T, dir string) []string {
 	return m
 }
 
+// newPackFile creates a backend in dir and starts a pack in it.
+func newPackFile(t *testing.T, ctx context.Context, dir string) (*local.Backend, *local.PackFile) {
+	t.Helper()
+	b, err := local.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.CreatePack(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, p
+}
+
 func listPacks(t *testing.T, b *local.Backend) map[string]int64 {
 	t.Helper()
 	got := map[string]int64{}
@@ -55,14 +69,7 @@ func TestPackFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			b, err := local.Create(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := b.CreatePack(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, p := newPackFile(t, ctx, dir)
 			for _, part := range parts {
 				if _, err := p.Write(part); err != nil {
 					t.Fatal(err)
@@ -77,6 +84,7 @@ func TestPackFile(t *testing.T) {
 			if len(tempFiles(t, dir)) != 1 {
 				t.Fatalf("temporary files before commit: %v", tempFiles(t, dir))
 			}
+			var err error
 			if tc.commit {
 				err = p.Commit(ctx, tc.handle)
 			} else {
@@ -120,15 +128,8 @@ func TestPackFile(t *testing.T) {
 
 func TestPackFileCanceled(t *testing.T) {
 	dir := t.TempDir()
-	b, err := local.Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p, err := b.CreatePack(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, p := newPackFile(t, ctx, dir)
 	if _, err := p.Write([]byte("data")); err != nil {
 		t.Fatal(err)
 	}
@@ -146,14 +147,7 @@ func TestPackFileCanceled(t *testing.T) {
 
 func TestPackFileAfterAbort(t *testing.T) {
 	dir := t.TempDir()
-	b, err := local.Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := b.CreatePack(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := newPackFile(t, context.Background(), dir)
 	if err := p.Abort(); err != nil {
 		t.Fatal(err)
 	}
@@ -181,14 +175,7 @@ func TestPackFileLeavesNoCache(t *testing.T) {
 	if pagecache.Evict(control); cachedPages(t, control) > 16 {
 		t.Skip("this filesystem keeps written pages cached (tmpfs?)")
 	}
-	b, err := local.Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := b.CreatePack(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, p := newPackFile(t, ctx, dir)
 	chunk := bytes.Repeat([]byte{1}, 1<<20)
 	for range 8 {
 		if _, err := p.Write(chunk); err != nil {
