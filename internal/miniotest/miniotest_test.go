@@ -120,3 +120,32 @@ func TestStartProcessRelaunch(t *testing.T) {
 		t.Fatalf("after Relaunch: %q, %v", got, err)
 	}
 }
+
+// TestMakeBucket: MakeBucket returns once the bucket answers a listing, accepts a bucket
+// the server already has, and reports a bucket it cannot create.
+func TestMakeBucket(t *testing.T) {
+	srv := miniotest.Start(t, 1)[0]
+	c := client(t, srv)
+	for _, tc := range []struct {
+		name, bucket string
+		wantErr      bool
+	}{
+		{"new", "cairn-extra", false},
+		{"again", "cairn-extra", false},
+		{"the server's own", srv.Bucket(), false},
+		{"invalid name", "Not_A_Bucket", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := miniotest.MakeBucket(t.Context(), c, tc.bucket)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("MakeBucket(%q) = %v, want error %v", tc.bucket, err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			if err := put(t.Context(), c, tc.bucket, "k", []byte("x")); err != nil {
+				t.Fatalf("put into the new bucket: %v", err)
+			}
+		})
+	}
+}

@@ -407,13 +407,41 @@ func (s *Server) makeBucket(ctx context.Context) error {
 	return MakeBucket(ctx, c, BucketName)
 }
 
-// MakeBucket creates bucket through c. A bucket the server already has is ours and no
-// error: the data directory of an earlier run, or a MakeBucket that minio-go retried after
-// its first attempt had succeeded (BucketAlreadyOwnedByYou).
+// MakeBucket creates bucket through c and returns once the bucket answers a listing. A
+// bucket the server already has is ours and no error: the data directory of an earlier
+// run, or a MakeBucket that minio-go retried after its first attempt had succeeded
+// (BucketAlreadyOwnedByYou).
 func MakeBucket(ctx context.Context, c *minio.Client, bucket string) error {
 	if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil &&
 		minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
 		return fmt.Errorf("create bucket %s: %w", bucket, err)
 	}
-	return nil
+	return waitBucket(ctx, c, bucket)
+}
+
+// waitBucket polls until a listing of bucket no longer answers NoSuchBucket. Under the
+// load of the whole test suite, a fresh server once answered NoSuchBucket to the first
+// listing after MakeBucket had returned (TestSaveFileMinIO); a retried MakeBucket can see
+// BucketAlreadyOwnedByYou while the first request is still setting the bucket up.
+func waitBucket(ctx context.Context, c *minio.Client, bucket string) error {
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var err error
+		for obj := range c.ListObjectsIter(ctx, bucket, minio.ListObjectsOptions{MaxKeys: 1}) {
+			err = obj.Err
+			break
+		}
+		if err == nil {
+			return nil
+		}
+		if minio.ToErrorResponse(err).Code != "NoSuchBucket" {
+			return fmt.Errorf("list new bucket %s: %w", bucket, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bucket %s not listable: %w (last: %v)", bucket, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
 }
