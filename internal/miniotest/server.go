@@ -422,8 +422,11 @@ func MakeBucket(ctx context.Context, c *minio.Client, bucket string) error {
 // waitBucket polls until a listing of bucket no longer answers NoSuchBucket. Under the
 // load of the whole test suite, a fresh server once answered NoSuchBucket to the first
 // listing after MakeBucket had returned (TestSaveFileMinIO); a retried MakeBucket can see
-// BucketAlreadyOwnedByYou while the first request is still setting the bucket up.
+// BucketAlreadyOwnedByYou while the first request is still setting the bucket up. It gives
+// up after startTimeout.
 func waitBucket(ctx context.Context, c *minio.Client, bucket string) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	for {
