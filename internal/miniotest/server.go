@@ -310,19 +310,33 @@ func (s *Server) waitIAM(ctx context.Context, exited <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	return poll(ctx, exited, "IAM not ready at "+s.Endpoint(), func() (bool, error) {
 		_, err := c.ListBuckets(ctx)
 		code := minio.ToErrorResponse(err).Code
 		if err == nil || code != "XMinioIAMNotInitialized" && code != "XMinioServerNotInitialized" {
-			return nil
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+// poll calls try every 25 ms until it asks for no retry, the process exits (exited; nil
+// for none) or ctx ends. try returns whether to retry and an error: with a retry, the
+// reason it is not there yet (quoted if ctx ends); without, the result. what names the
+// wait in the error when ctx ends.
+func poll(ctx context.Context, exited <-chan struct{}, what string, try func() (retry bool, err error)) error {
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		retry, err := try()
+		if !retry {
+			return err
 		}
 		select {
 		case <-exited:
 			return errExited
 		case <-ctx.Done():
-			return fmt.Errorf("IAM not ready at %s: %w (last: %v)", s.Endpoint(), ctx.Err(), err)
+			return fmt.Errorf("%s: %w (last: %v)", what, ctx.Err(), err)
 		case <-tick.C:
 		}
 	}
@@ -365,32 +379,21 @@ func serverEnv() []string {
 // come back as an empty directory (TestMinioRound saw it after a relaunch).
 func waitReady(ctx context.Context, base string, tr http.RoundTripper, exited <-chan struct{}) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: tr}
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
+	return poll(ctx, exited, "not ready at "+base, func() (bool, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/minio/health/cluster", nil)
 		if err != nil {
-			return err
+			return false, err
 		}
 		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && resp.Header.Get("x-minio-server-status") == "" {
-				return nil
-			}
-			last = fmt.Errorf("health: %s", resp.Status)
-		} else {
-			last = err
+		if err != nil {
+			return true, err
 		}
-		select {
-		case <-exited:
-			return errExited
-		case <-ctx.Done():
-			return fmt.Errorf("not ready at %s: %w (last: %v)", base, ctx.Err(), last)
-		case <-tick.C:
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && resp.Header.Get("x-minio-server-status") == "" {
+			return false, nil
 		}
-	}
+		return true, fmt.Errorf("health: %s", resp.Status)
+	})
 }
 
 func (s *Server) makeBucket(ctx context.Context) error {
@@ -427,24 +430,18 @@ func MakeBucket(ctx context.Context, c *minio.Client, bucket string) error {
 func waitBucket(ctx context.Context, c *minio.Client, bucket string) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	return poll(ctx, nil, "bucket "+bucket+" not listable", func() (bool, error) {
 		var err error
 		for obj := range c.ListObjectsIter(ctx, bucket, minio.ListObjectsOptions{MaxKeys: 1}) {
 			err = obj.Err
 			break
 		}
-		if err == nil {
-			return nil
+		switch {
+		case err == nil:
+			return false, nil
+		case minio.ToErrorResponse(err).Code == "NoSuchBucket":
+			return true, err
 		}
-		if minio.ToErrorResponse(err).Code != "NoSuchBucket" {
-			return fmt.Errorf("list new bucket %s: %w", bucket, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("bucket %s not listable: %w (last: %v)", bucket, ctx.Err(), err)
-		case <-tick.C:
-		}
-	}
+		return false, fmt.Errorf("list new bucket %s: %w", bucket, err)
+	})
 }
