@@ -9,8 +9,8 @@ import (
 // compressor holds shared zstd state: EncodeAll/DecodeAll are safe for concurrent use.
 type compressor struct {
 	enc *zstd.Encoder // nil when compression is off
-	// flat, at the fastest level only, leaves the literals of blocks without matches as they
-	// are; it compresses chunks whose bytes sample as flat as random data (see flatBytes).
+	// flat, at the fastest level only, never entropy-codes literals; it compresses chunks
+	// whose bytes sample as flat as random data (see flatBytes).
 	flat *zstd.Encoder
 	dec  *zstd.Decoder
 }
@@ -46,7 +46,11 @@ func newCompressor(name string) (*compressor, error) {
 			// same output as the default 8 MiB one while the encoder keeps 0.6 MiB instead of
 			// 3.6 MiB of history (TestFastestWindow).
 			opts = append(opts, zstd.WithWindowSize(fastestWindow))
-			if c.flat, err = zstd.NewWriter(nil, opts...); err != nil {
+			// Flat chunks never entropy-code literals: in a block with matches (zero padding
+			// at a data extent's edge) zstd would otherwise still count and reject a
+			// histogram of the random literals (DECISIONS §32).
+			flatOpts := append(opts[:len(opts):len(opts)], zstd.WithNoEntropyCompression(true))
+			if c.flat, err = zstd.NewWriter(nil, flatOpts...); err != nil {
 				return nil, fmt.Errorf("zstd encoder: %w", err)
 			}
 			// Literals are entropy-coded even in blocks without matches (the fastest level

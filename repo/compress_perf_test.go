@@ -20,7 +20,15 @@ func benchChunks() []benchChunk {
 		{"text", compressibleVolume(1<<20, 12)},
 		{"random+text", append(randomVolume(512<<10, 13), compressibleVolume(512<<10, 14)...)},
 		{"text+random", append(compressibleVolume(512<<10, 15), randomVolume(512<<10, 16)...)},
+		{"zeros+random+zeros", paddedRandom(32<<10, 960<<10, 32<<10, 17)},
 	}
+}
+
+// paddedRandom is n random bytes between lead and trail zero bytes: the shape of a chunk at
+// the edges of a data extent between holes, where zero blocks shorter than a zero run are
+// chunked with the data (chunk.ZeroBlockSize).
+func paddedRandom(lead, n, trail int, seed uint64) []byte {
+	return append(append(make([]byte, lead), randomVolume(n, seed)...), make([]byte, trail)...)
 }
 
 // BenchmarkCompress: the compression stage (zstd fastest, as new repositories use) on 1 MiB
@@ -165,9 +173,9 @@ func TestFlatBytes(t *testing.T) {
 	}
 }
 
-// TestFlatChunksLoseNothing: on chunks that sample flat, the encoder that leaves literal-only
-// blocks as they are stores no more than the one that entropy-codes them, and matches are
-// still found (a repeated random block compresses).
+// TestFlatChunksLoseNothing: on chunks that sample flat, the encoder that never entropy-codes
+// literals stores no more than the one that entropy-codes them all, and matches are still
+// found (a repeated random block, zero padding compress).
 func TestFlatChunksLoseNothing(t *testing.T) {
 	c, err := newCompressor("fastest")
 	if err != nil {
@@ -180,6 +188,7 @@ func TestFlatChunksLoseNothing(t *testing.T) {
 	}{
 		{"random", randomVolume(1<<20, 41), false},
 		{"random, repeated 64 KiB", bytes.Repeat(randomVolume(64<<10, 42), 16), true},
+		{"random between zero padding", paddedRandom(40<<10, 500<<10, 20<<10, 43), true},
 	} {
 		if !flatBytes(tc.data) {
 			t.Fatalf("%s: not flat", tc.name)
