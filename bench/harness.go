@@ -23,8 +23,8 @@ type harness struct {
 	// zonesDown > 0 adds the restore-degraded phase for cairn: that many of its zones are
 	// killed before a second restore and restarted after it.
 	zonesDown int
-	// profileDir, when set, gets cairn's CPU and allocation profiles of every phase, under
-	// INPUT/roundN/PHASE (--cairn-profile).
+	// profileDir, when set, gets cairn's CPU and allocation profiles and execution trace of
+	// every phase, under INPUT/roundN/PHASE (--cairn-profile).
 	profileDir string
 	// results receives each result as it is produced (progress output); may be nil.
 	progress io.Writer

@@ -79,8 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	kopiaBin := fs.String("kopia", "", "kopia binary (default: bench/peers/install.sh kopia)")
 	resticBin := fs.String("restic", "", "restic binary (default: bench/peers/install.sh restic)")
 	fs.StringVar(&o.cairnKDF, "cairn-kdf", "", "CAIRN_KDF for cairn, e.g. test (default: cairn's real key derivation, as the peers pay theirs)")
-	fs.StringVar(&o.profile, "cairn-profile", "", "write Go CPU and allocation profiles of cairn's commands to DIR/INPUT/roundN/PHASE "+
-		"(cairn --profile-dir; read with 'go tool pprof'); profiling slows cairn a little, so compare times from runs without it")
+	fs.StringVar(&o.profile, "cairn-profile", "", "write Go CPU and allocation profiles and execution traces of cairn's commands to DIR/INPUT/roundN/PHASE "+
+		"(cairn --profile-dir; read with 'go tool pprof' and 'go tool trace'); profiling slows cairn a little, so compare times from runs without it")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // TestProfileDir: --profile-dir and CAIRN_PROFILE_DIR write a CPU and an allocation profile
-// named after the command, also when the command fails; a directory that cannot be created
+// and an execution trace named after the command, also when the command fails; a directory that cannot be created
 // fails the command before it does anything.
 func TestProfileDir(t *testing.T) {
 	notDir := filepath.Join(t.TempDir(), "file")
@@ -70,8 +70,9 @@ func TestProfileDir(t *testing.T) {
 			base := fmt.Sprintf("%s-%d", tc.files, os.Getpid())
 			checkProfile(t, filepath.Join(dir, base+".cpu.pprof"), "cpu", "nanoseconds")
 			checkProfile(t, filepath.Join(dir, base+".allocs.pprof"), "alloc_space", "inuse_space")
-			if ents, _ := os.ReadDir(dir); len(ents) != 2 {
-				t.Errorf("%s holds %d files, want the two profiles", dir, len(ents))
+			checkTrace(t, filepath.Join(dir, base+".trace"))
+			if ents, _ := os.ReadDir(dir); len(ents) != 3 {
+				t.Errorf("%s holds %d files, want the two profiles and the trace", dir, len(ents))
 			}
 		})
 	}
@@ -97,5 +98,21 @@ func checkProfile(t *testing.T, path string, words ...string) {
 		if !bytes.Contains(raw, []byte(w)) {
 			t.Errorf("%s (%d bytes) does not name %q", path, len(raw), w)
 		}
+	}
+}
+
+// checkTrace fails t unless path is a Go execution trace with events after its header.
+func checkTrace(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	const header = 16 // "go 1.NN trace" padded with zero bytes
+	if !bytes.HasPrefix(b, []byte("go 1.")) || !bytes.Contains(b[:min(len(b), header)], []byte(" trace")) {
+		t.Errorf("%s does not start as a Go execution trace: %q", path, b[:min(len(b), header)])
+	}
+	if len(b) <= header {
+		t.Errorf("%s holds no events (%d bytes)", path, len(b))
 	}
 }

@@ -42,7 +42,7 @@ Environment:
   CAIRN_PASSWORD_FILE  file holding the password (same as --password-file)
   CAIRN_CACHE_DIR      local index cache directory (same as --cache-dir; "off" disables)
   CAIRN_KDF            key derivation of new key slots: default or strong (like --kdf)
-  CAIRN_PROFILE_DIR    write Go CPU and allocation profiles there (like --profile-dir)
+  CAIRN_PROFILE_DIR    write Go profiles and an execution trace there (like --profile-dir)
 
 Output: tables on stdout; --json prints JSON instead (progress as JSON lines on
 stderr, final summaries on stdout). Errors go to stderr as "cairn: <message>".

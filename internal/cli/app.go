@@ -88,7 +88,7 @@ func (a *App) SetupRoot(root *cobra.Command) {
 	pf.CountVarP(&a.Verbose, "verbose", "v", "log more to stderr (-v info, -vv debug)")
 	pf.StringVar(&a.KDF, "kdf", "", `key derivation for new key slots (init, key add|passwd): "default" = Argon2id 32 MiB,
 "strong" = Argon2id 64 MiB (RFC 9106) for passwords a person chose (env `+EnvKDF+`)`)
-	pf.StringVar(&a.ProfileDir, "profile-dir", "", "write Go CPU and allocation profiles of the command to this directory, for performance\nreports; read them with 'go tool pprof' (env "+EnvProfileDir+")")
+	pf.StringVar(&a.ProfileDir, "profile-dir", "", "write Go CPU and allocation profiles and an execution trace of the command to this\ndirectory, for performance reports; read them with 'go tool pprof' and 'go tool trace'\n(env "+EnvProfileDir+")")
 }
 
 // setup resolves global flags against the environment and configures logging.
