@@ -14,8 +14,8 @@ import (
 )
 
 // TestProfileDir: --profile-dir and CAIRN_PROFILE_DIR write a CPU and an allocation profile
-// and an execution trace named after the command, also when the command fails; a directory that cannot be created
-// fails the command before it does anything.
+// and an execution trace named after the command, also when the command fails; a directory
+// that cannot be created fails the command before it does anything.
 func TestProfileDir(t *testing.T) {
 	notDir := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(notDir, []byte("x"), 0o600); err != nil {

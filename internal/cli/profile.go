@@ -20,7 +20,8 @@ const EnvProfileDir = "CAIRN_PROFILE_DIR"
 // private like the rest of a cache directory.
 const profileFileMode = 0o600
 
-// profiles are the Go profiles of one command being written to a directory.
+// profiles are the Go profiles and the execution trace of one command being written to a
+// directory.
 type profiles struct {
 	dir, base  string // files are dir/base.cpu.pprof, dir/base.allocs.pprof and dir/base.trace
 	cpu, trace *os.File
