@@ -43,8 +43,7 @@ func startProfiles(dir string, cmd *cobra.Command) (*profiles, error) {
 		return nil, fmt.Errorf("CPU profile: %w", err)
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		discard(f)
 		return nil, fmt.Errorf("CPU profile %s: %w", f.Name(), err)
 	}
 	p.cpu = f
@@ -54,8 +53,7 @@ func startProfiles(dir string, cmd *cobra.Command) (*profiles, error) {
 		return nil, fmt.Errorf("execution trace: %w", err)
 	}
 	if err := trace.Start(tf); err != nil {
-		tf.Close()
-		os.Remove(tf.Name())
+		discard(tf)
 		p.abort()
 		return nil, fmt.Errorf("execution trace %s: %w", tf.Name(), err)
 	}
@@ -66,8 +64,13 @@ func startProfiles(dir string, cmd *cobra.Command) (*profiles, error) {
 // abort stops the CPU profile and removes its file, for a start that failed half-way.
 func (p *profiles) abort() {
 	pprof.StopCPUProfile()
-	p.cpu.Close()
-	os.Remove(p.cpu.Name())
+	discard(p.cpu)
+}
+
+// discard closes and removes a profile file that will not be written.
+func discard(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
 }
 
 // path names the file of one output: "cpu.pprof", "allocs.pprof" or "trace".
